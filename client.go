@@ -1,0 +1,281 @@
+// Package dripcel is a client for the Dripcel Sales API: it reports sales
+// (conversions) back to Dripcel so that campaigns are attributed.
+//
+// Create one Client and share it; it is safe for concurrent use.
+//
+//	c, err := dripcel.NewClient(os.Getenv("DRIPCEL_API_KEY"))
+//	err = c.UploadSales(ctx, sales)          // POST /sales, in batches
+//	err = c.Postback(ctx, sale)              // GET /sales/create, one sale
+//
+// Failed attempts (network errors, 429, 500, 502, 503, 504) are retried with
+// backoff; see the README for the exact guarantees. Errors match the
+// sentinels ErrCampaignNotFound, ErrDuplicateSale, ErrUnauthorized,
+// ErrRateLimited, ErrInvalidSale and ErrInvalidCell with errors.Is.
+//
+// The API key never appears in an error, a log line or a printed value.
+//
+// Dripcel's documentation: https://docs.dripcel.com (Sales).
+package dripcel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/dripcel-go/dripcel/internal/retry"
+	"github.com/dripcel-go/dripcel/internal/transport"
+	"github.com/dripcel-go/dripcel/internal/wire"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Version is this library's version, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// maxBodyRead bounds how much of a response body is read: Dripcel's answers
+// are tiny, and an error page of many megabytes must not be held in memory.
+const maxBodyRead = 64 << 10
+
+// maxBodyExcerpt bounds the part of an unexpected body kept in an APIError.
+const maxBodyExcerpt = 200
+
+// Client talks to the Dripcel Sales API. Create it with NewClient. It is safe
+// for concurrent use by many goroutines.
+type Client struct {
+	key        string
+	base       *url.URL
+	http       *retryablehttp.Client
+	logger     *slog.Logger
+	userAgent  string
+	batchSize  int
+	cellRegion string
+}
+
+// NewClient returns a client that authenticates with apiKey (an API key with
+// the "sale.create" permission). It fails on an empty key or a bad option;
+// it makes no request.
+func NewClient(apiKey string, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, errors.New("dripcel: NewClient: empty API key")
+	}
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	base, err := parseBaseURL(cfg.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	c := &Client{
+		key:        apiKey,
+		base:       base,
+		logger:     logger,
+		userAgent:  userAgent(cfg.userAgent),
+		batchSize:  cfg.batchSize,
+		cellRegion: cfg.cellRegion,
+	}
+	policy := retry.Policy{MinWait: cfg.retryWaitMin, MaxWait: cfg.retryWaitMax, Now: cfg.now}
+	c.http = &retryablehttp.Client{
+		HTTPClient:     innerHTTPClient(cfg, apiKey, base),
+		RetryWaitMin:   cfg.retryWaitMin,
+		RetryWaitMax:   cfg.retryWaitMax,
+		RetryMax:       cfg.maxRetries,
+		CheckRetry:     policy.CheckRetry,
+		Backoff:        policy.Backoff,
+		RequestLogHook: c.logAttempt,
+		// Without an ErrorHandler, retryablehttp drops the last response
+		// (and so its status) once retries run out.
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		// Logger stays nil: retryablehttp's own log lines hold full URLs.
+	}
+	return c, nil
+}
+
+// innerHTTPClient is the client below the retry layer. It copies what it
+// needs from the caller's client, which it never modifies, and puts the key
+// on requests in its transport.
+func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
+	var rt http.RoundTripper = http.DefaultTransport
+	hc := &http.Client{Timeout: cfg.timeout}
+	if cfg.httpClient != nil {
+		if cfg.httpClient.Transport != nil {
+			rt = cfg.httpClient.Transport
+		}
+		hc.CheckRedirect = cfg.httpClient.CheckRedirect
+		hc.Jar = cfg.httpClient.Jar
+		if !cfg.timeoutSet {
+			hc.Timeout = cfg.httpClient.Timeout
+		}
+	}
+	hc.Transport = &transport.Auth{Base: rt, Key: key, Scheme: base.Scheme, Host: base.Host}
+	return hc
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		// url.Parse quotes the input, which may hold credentials.
+		return nil, errors.New("dripcel: WithBaseURL: the base URL does not parse")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("dripcel: WithBaseURL: scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errors.New("dripcel: WithBaseURL: the base URL has no host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("dripcel: WithBaseURL: the base URL must not have a query or fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+func userAgent(extra string) string {
+	ua := fmt.Sprintf("dripcel-go/%s (%s; %s/%s)", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if extra = strings.TrimSpace(extra); extra != "" {
+		ua += " " + extra
+	}
+	return ua
+}
+
+// String describes the client without its key.
+func (c *Client) String() string {
+	return fmt.Sprintf("dripcel.Client{BaseURL: %q}", transport.URL(c.base))
+}
+
+// GoString is String, so %#v does not print the key either.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so no fmt verb can reach the key.
+func (c *Client) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, c.String()) }
+
+// request is one API call: the retry layer repeats it as needed.
+type request struct {
+	method    string
+	path      string // below the base URL, e.g. "/sales"
+	rawQuery  string
+	body      []byte
+	placement transport.Placement
+}
+
+// attempts counts the requests made for one call; the retry layer's request
+// hook fills it in.
+type attempts struct{ n int }
+
+type attemptsKey struct{}
+
+// do sends r with retries and returns nil for a success, an *APIError for a
+// refusal, or a transport or context error. Errors never hold the key or the
+// query string.
+func (c *Client) do(ctx context.Context, r request) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, err)
+	}
+	count := &attempts{}
+	ctx = context.WithValue(ctx, attemptsKey{}, count)
+	ctx = transport.WithPlacement(ctx, r.placement)
+
+	u := *c.base
+	u.Path += r.path
+	u.RawQuery = r.rawQuery
+
+	var body any
+	if r.body != nil {
+		body = r.body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, transport.Redact(transport.StripURLError(err), c.key))
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		err = transport.Redact(transport.StripURLError(err), c.key)
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: request failed",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Int("attempts", count.n), slog.Duration("elapsed", time.Since(start)),
+			slog.String("error", err.Error()))
+		if count.n > 1 {
+			return fmt.Errorf("dripcel: %s %s: giving up after %d attempts: %w", r.method, r.path, count.n, err)
+		}
+		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+
+	// A read error is not returned: the status line is Dripcel's answer,
+	// and a cut-off body is decoded as far as it goes.
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyRead))
+	// Drain a little more so the connection can be reused, but never a
+	// whole oversized body.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyRead))
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: response",
+		slog.String("method", r.method), slog.String("path", r.path),
+		slog.Int("status", resp.StatusCode), slog.Int("attempts", count.n),
+		slog.Duration("elapsed", time.Since(start)))
+
+	reply := wire.Decode(raw)
+	success := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if success && (!reply.Envelope || reply.OK) {
+		return nil
+	}
+	apiErr := &APIError{
+		StatusCode: resp.StatusCode,
+		Message:    reply.Message,
+		Code:       reply.Code,
+		Method:     r.method,
+		URL:        transport.URL(&u),
+		Attempts:   count.n,
+	}
+	if d, ok := (retry.Policy{}).RetryAfter(resp); ok {
+		apiErr.RetryAfter = d
+	}
+	if !reply.Envelope {
+		apiErr.Body = wire.Excerpt(raw, maxBodyExcerpt)
+	}
+	if apiErr.Message == "" {
+		apiErr.Message = http.StatusText(resp.StatusCode)
+	}
+	return apiErr
+}
+
+// logAttempt is the retry layer's request hook: it counts attempts and logs
+// the retries. req here carries neither the key nor, in what is logged, the
+// query.
+func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
+	ctx := req.Context()
+	if a, ok := ctx.Value(attemptsKey{}).(*attempts); ok {
+		a.n = i + 1
+	}
+	level := slog.LevelDebug
+	msg := "dripcel: request"
+	if i > 0 {
+		level = slog.LevelInfo
+		msg = "dripcel: retrying request"
+	}
+	c.logger.LogAttrs(ctx, level, msg,
+		slog.String("method", req.Method), slog.String("url", transport.URL(req.URL)),
+		slog.Int("attempt", i+1))
+}

@@ -1,0 +1,112 @@
+// Package transport holds the http.RoundTripper that puts the API key on
+// requests, and the helpers that keep the key and query strings out of
+// errors and logs.
+//
+// The key is added here, below go-retryablehttp, because that library writes
+// full request URLs into its logs and errors. Requests above this layer never
+// carry the key, so nothing above it can leak it.
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Placement says where a request carries the key.
+type Placement int
+
+const (
+	// Header sends "Authorization: Bearer <key>" (the bulk upload).
+	Header Placement = iota
+	// Query sends the key as the "key" query parameter (the GET postback).
+	Query
+)
+
+type placementKey struct{}
+
+// WithPlacement marks ctx so that requests made with it carry the key in p.
+func WithPlacement(ctx context.Context, p Placement) context.Context {
+	return context.WithValue(ctx, placementKey{}, p)
+}
+
+// Auth adds the API key to requests bound for the configured origin and to
+// no other: a redirect to another host, or from https to http, is sent
+// without it.
+type Auth struct {
+	Base   http.RoundTripper
+	Key    string
+	Scheme string
+	Host   string
+}
+
+// RoundTrip implements http.RoundTripper. It does not change req: it sends a
+// copy that carries the key.
+func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !strings.EqualFold(req.URL.Scheme, a.Scheme) || !strings.EqualFold(req.URL.Host, a.Host) {
+		return a.roundTrip(req)
+	}
+	out := req.Clone(req.Context())
+	if p, _ := req.Context().Value(placementKey{}).(Placement); p == Query {
+		q := "key=" + url.QueryEscape(a.Key)
+		if out.URL.RawQuery != "" {
+			q += "&" + out.URL.RawQuery
+		}
+		out.URL.RawQuery = q
+	} else {
+		out.Header.Set("Authorization", "Bearer "+a.Key)
+	}
+	return a.roundTrip(out)
+}
+
+func (a *Auth) roundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.Base.RoundTrip(req)
+	if err != nil {
+		err = Redact(err, a.Key)
+	}
+	return resp, err
+}
+
+// Redact returns err unchanged when its message does not hold key (raw or
+// query-escaped). Otherwise it returns an error with the key replaced that
+// keeps only what callers test for: timeouts and context errors. The original
+// is dropped from the chain on purpose, since unwrapping it would give the
+// key back.
+func Redact(err error, key string) error {
+	if err == nil || key == "" {
+		return err
+	}
+	msg := err.Error()
+	escaped := url.QueryEscape(key)
+	if !strings.Contains(msg, key) && !strings.Contains(msg, escaped) {
+		return err
+	}
+	msg = strings.ReplaceAll(msg, key, "REDACTED")
+	msg = strings.ReplaceAll(msg, escaped, "REDACTED")
+	r := &redacted{msg: msg}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		r.timeout = ne.Timeout()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		r.cause = context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		r.cause = context.DeadlineExceeded
+	}
+	return r
+}
+
+type redacted struct {
+	msg     string
+	timeout bool
+	cause   error
+}
+
+func (e *redacted) Error() string   { return e.msg }
+func (e *redacted) Timeout() bool   { return e.timeout }
+func (e *redacted) Temporary() bool { return e.timeout }
+func (e *redacted) Unwrap() error   { return e.cause }

@@ -1,0 +1,170 @@
+package dripcel
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Default settings of a Client. Each can be changed with an Option.
+const (
+	// DefaultBaseURL is Dripcel's API.
+	DefaultBaseURL = "https://api.dripcel.com"
+	// DefaultMaxRetries is how many times a failed attempt is retried.
+	DefaultMaxRetries = 3
+	// DefaultRetryWaitMin and DefaultRetryWaitMax bound the backoff between
+	// attempts (a Retry-After from the server may ask for longer).
+	DefaultRetryWaitMin = 500 * time.Millisecond
+	DefaultRetryWaitMax = 10 * time.Second
+	// DefaultTimeout bounds one attempt: connecting, sending and reading the
+	// response.
+	DefaultTimeout = 30 * time.Second
+	// DefaultBatchSize is how many sales one upload request holds at most.
+	// Requests are also cut at MaxBatchBytes, so long IDs never push a body
+	// past what Dripcel may accept.
+	DefaultBatchSize = 200
+	// MaxBatchBytes bounds an upload request body. Dripcel does not document
+	// its limit; Node services commonly refuse JSON bodies over 100 KB.
+	MaxBatchBytes = 64 << 10
+)
+
+// Option configures a Client in NewClient.
+type Option func(*config) error
+
+type config struct {
+	baseURL      string
+	httpClient   *http.Client
+	logger       *slog.Logger
+	maxRetries   int
+	retryWaitMin time.Duration
+	retryWaitMax time.Duration
+	batchSize    int
+	userAgent    string
+	timeout      time.Duration
+	timeoutSet   bool
+	cellRegion   string
+	now          func() time.Time
+}
+
+func defaultConfig() config {
+	return config{
+		baseURL:      DefaultBaseURL,
+		maxRetries:   DefaultMaxRetries,
+		retryWaitMin: DefaultRetryWaitMin,
+		retryWaitMax: DefaultRetryWaitMax,
+		batchSize:    DefaultBatchSize,
+		timeout:      DefaultTimeout,
+		now:          time.Now,
+	}
+}
+
+// WithBaseURL sends requests to another address, such as a dripceltest
+// server. A path prefix is kept: with "http://host/prefix" an upload goes to
+// "http://host/prefix/sales".
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		c.baseURL = u
+		return nil
+	}
+}
+
+// WithHTTPClient makes requests through hc's Transport, CheckRedirect and
+// Jar (and its Timeout, unless WithTimeout is given). hc itself is never
+// modified. Use it for proxies, private certificate authorities or test
+// transports.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("dripcel: WithHTTPClient: nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithLogger sends the client's logs to l: requests and responses at Debug,
+// retries at Info. Nothing is logged without it. Log lines never hold the API
+// key, query strings or request bodies.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed attempt is retried (0 for
+// none). Default 3, so at most 4 requests per call or batch.
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("dripcel: WithMaxRetries: %d is negative", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithRetryWait bounds the backoff between attempts: it starts near min and
+// grows exponentially, with jitter, up to max. A Retry-After from the server
+// is obeyed above max, up to 60 seconds.
+func WithRetryWait(minWait, maxWait time.Duration) Option {
+	return func(c *config) error {
+		if minWait < 0 || maxWait < 0 {
+			return errors.New("dripcel: WithRetryWait: negative wait")
+		}
+		if minWait > maxWait {
+			return fmt.Errorf("dripcel: WithRetryWait: min %s is above max %s", minWait, maxWait)
+		}
+		c.retryWaitMin, c.retryWaitMax = minWait, maxWait
+		return nil
+	}
+}
+
+// WithBatchSize sets how many sales one upload request holds at most.
+func WithBatchSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("dripcel: WithBatchSize: %d is below 1", n)
+		}
+		c.batchSize = n
+		return nil
+	}
+}
+
+// WithUserAgent adds ua after "dripcel-go/<version>" in the User-Agent
+// header, to name your application in Dripcel's logs.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt (0 for no bound). The whole call, retries
+// and waits included, is bounded by the context you pass.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("dripcel: WithTimeout: %s is negative", d)
+		}
+		c.timeout, c.timeoutSet = d, true
+		return nil
+	}
+}
+
+// WithCellRegion converts every sale's cell to international digits, reading
+// local numbers as numbers of region (an ISO 3166 code such as "ZA"), before
+// sending. Campaigns V2 need international cells. A cell that cannot be
+// converted fails validation with ErrInvalidCell and nothing is sent.
+func WithCellRegion(region string) Option {
+	return func(c *config) error {
+		r, err := normalizeRegion(region)
+		if err != nil {
+			return fmt.Errorf("dripcel: WithCellRegion: %w", err)
+		}
+		c.cellRegion = r
+		return nil
+	}
+}

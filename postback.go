@@ -1,0 +1,31 @@
+package dripcel
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/dripcel-go/dripcel/internal/transport"
+	"github.com/dripcel-go/dripcel/internal/wire"
+)
+
+// Postback reports one sale with GET /sales/create, the form Dripcel offers
+// for postbacks from other systems. The sale is validated first (the error
+// matches ErrInvalidSale and nothing is sent). A 409 (ErrDuplicateSale)
+// means Dripcel already has the sale; most callers treat it as success.
+//
+// The API key travels in the query string, as Dripcel requires for this
+// endpoint. It is added at the last moment, below the retry layer, and is
+// never part of a URL in an error or a log line.
+func (c *Client) Postback(ctx context.Context, s Sale) error {
+	if err := c.validate(&s, -1); err != nil {
+		return err
+	}
+	var f wire.Fields
+	c.fields(&s, &f)
+	q, err := wire.Query(&f)
+	if err != nil {
+		return fmt.Errorf("dripcel: encoding postback: %w", err)
+	}
+	return c.do(ctx, request{method: http.MethodGet, path: "/sales/create", rawQuery: q, placement: transport.Query})
+}

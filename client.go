@@ -33,6 +33,7 @@ import (
 	"github.com/dripcel-go/dripcel/internal/transport"
 	"github.com/dripcel-go/dripcel/internal/wire"
 	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
 )
 
 // Version is this library's version, sent in the User-Agent header.
@@ -55,6 +56,11 @@ type Client struct {
 	userAgent  string
 	batchSize  int
 	cellRegion string
+
+	// Performance: see batch.go and pace.go.
+	concurrency int
+	limiter     *rate.Limiter
+	bodies      transport.BodyPool
 }
 
 // NewClient returns a client that authenticates with apiKey (an API key with
@@ -89,6 +95,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		userAgent:  userAgent(cfg.userAgent),
 		batchSize:  cfg.batchSize,
 		cellRegion: cfg.cellRegion,
+
+		concurrency: cfg.concurrency,
+		limiter:     cfg.rateLimiter,
 	}
 	policy := retry.Policy{MinWait: cfg.retryWaitMin, MaxWait: cfg.retryWaitMax, Now: cfg.now}
 	c.http = &retryablehttp.Client{
@@ -103,6 +112,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		// (and so its status) once retries run out.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		// Logger stays nil: retryablehttp's own log lines hold full URLs.
+	}
+	if c.limiter != nil {
+		// Retries are requests too: each waits for the rate limit.
+		c.http.PrepareRetry = func(req *http.Request) error { return c.pace(req.Context()) }
 	}
 	return c, nil
 }
@@ -172,6 +185,7 @@ type request struct {
 	path      string // below the base URL, e.g. "/sales"
 	rawQuery  string
 	body      []byte
+	pooled    *transport.Body // sent instead of body when set; see batch.go
 	placement transport.Placement
 }
 
@@ -196,8 +210,14 @@ func (c *Client) do(ctx context.Context, r request) error {
 	u.Path += r.path
 	u.RawQuery = r.rawQuery
 
+	if err := c.pace(ctx); err != nil {
+		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, err)
+	}
 	var body any
-	if r.body != nil {
+	switch {
+	case r.pooled != nil:
+		body = retryablehttp.ReaderFunc(r.pooled.Reader)
+	case r.body != nil:
 		body = r.body
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), body)
@@ -206,7 +226,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")
-	if r.body != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
@@ -231,10 +251,14 @@ func (c *Client) do(ctx context.Context, r request) error {
 	// Drain a little more so the connection can be reused, but never a
 	// whole oversized body.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyRead))
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: response",
-		slog.String("method", r.method), slog.String("path", r.path),
-		slog.Int("status", resp.StatusCode), slog.Int("attempts", count.n),
-		slog.Duration("elapsed", time.Since(start)))
+	// Enabled first: the attributes would be built (and allocated) even
+	// for a logger that drops them.
+	if c.logger.Enabled(ctx, slog.LevelDebug) {
+		c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: response",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Int("status", resp.StatusCode), slog.Int("attempts", count.n),
+			slog.Duration("elapsed", time.Since(start)))
+	}
 
 	reply := wire.Decode(raw)
 	success := resp.StatusCode >= 200 && resp.StatusCode < 300
@@ -275,7 +299,9 @@ func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 		level = slog.LevelInfo
 		msg = "dripcel: retrying request"
 	}
-	c.logger.LogAttrs(ctx, level, msg,
-		slog.String("method", req.Method), slog.String("url", transport.URL(req.URL)),
-		slog.Int("attempt", i+1))
+	if c.logger.Enabled(ctx, level) {
+		c.logger.LogAttrs(ctx, level, msg,
+			slog.String("method", req.Method), slog.String("url", transport.URL(req.URL)),
+			slog.Int("attempt", i+1))
+	}
 }

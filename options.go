@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Default settings of a Client. Each can be changed with an Option.
@@ -46,6 +48,8 @@ type config struct {
 	timeoutSet   bool
 	cellRegion   string
 	now          func() time.Time
+	concurrency  int
+	rateLimiter  *rate.Limiter
 }
 
 func defaultConfig() config {
@@ -57,6 +61,7 @@ func defaultConfig() config {
 		batchSize:    DefaultBatchSize,
 		timeout:      DefaultTimeout,
 		now:          time.Now,
+		concurrency:  1,
 	}
 }
 
@@ -165,6 +170,50 @@ func WithCellRegion(region string) Option {
 			return fmt.Errorf("dripcel: WithCellRegion: %w", err)
 		}
 		c.cellRegion = r
+		return nil
+	}
+}
+
+// WithConcurrency lets an upload send up to n batches at once (default 1,
+// one after another). Errors are reported in the order of the sales whatever
+// order the answers come in, and an upload then holds up to n+1 batches in
+// memory. Dripcel limits requests per minute, not connections, so more than
+// a few only helps against a slow network; combine with WithRateLimit.
+func WithConcurrency(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("dripcel: WithConcurrency: %d is below 1", n)
+		}
+		c.concurrency = n
+		return nil
+	}
+}
+
+// WithRateLimit spaces the client's requests (uploads, postbacks and
+// retries alike) at least per/n apart, so that a large upload paces itself
+// instead of collecting 429 answers. Dripcel allows an organisation about 50
+// requests a minute: WithRateLimit(45, time.Minute) keeps a margin. A wait
+// ends with the context; one that would pass the context's deadline fails at
+// once with an error matching context.DeadlineExceeded.
+func WithRateLimit(n int, per time.Duration) Option {
+	return func(c *config) error {
+		if n < 1 || per <= 0 {
+			return fmt.Errorf("dripcel: WithRateLimit: %d requests per %s is not a rate", n, per)
+		}
+		c.rateLimiter = rate.NewLimiter(rate.Every(per/time.Duration(n)), 1)
+		return nil
+	}
+}
+
+// WithRateLimiter paces requests with l, which may be shared: Dripcel's
+// limit is per organisation, so clients in one process that use the same
+// key should share one limiter. It replaces WithRateLimit.
+func WithRateLimiter(l *rate.Limiter) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("dripcel: WithRateLimiter: nil *rate.Limiter")
+		}
+		c.rateLimiter = l
 		return nil
 	}
 }

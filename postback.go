@@ -18,11 +18,10 @@ import (
 // endpoint. It is added at the last moment, below the retry layer, and is
 // never part of a URL in an error or a log line.
 func (c *Client) Postback(ctx context.Context, s Sale) error {
-	if err := c.validate(&s, -1); err != nil {
+	var f wire.Fields
+	if err := c.wireFields(&s, -1, &f); err != nil {
 		return err
 	}
-	var f wire.Fields
-	c.fields(&s, &f)
 	q, err := wire.Query(&f)
 	if err != nil {
 		return fmt.Errorf("dripcel: encoding postback: %w", err)

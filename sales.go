@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dripcel-go/dripcel/internal/retry"
-	"github.com/dripcel-go/dripcel/internal/transport"
 	"github.com/dripcel-go/dripcel/internal/wire"
 )
 
@@ -67,36 +66,11 @@ func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
 	if len(sales) == 0 {
 		return nil
 	}
-	if err := c.validateAll(sales); err != nil {
+	cells, err := c.validateAll(sales)
+	if err != nil {
 		return err
 	}
-	var failed []*BatchError
-	for start := 0; start < len(sales); {
-		if err := ctx.Err(); err != nil {
-			failed = append(failed, &BatchError{First: start, Last: len(sales) - 1, Err: err})
-			break
-		}
-		body, end := c.encodeBatch(sales, start)
-		err := c.do(ctx, request{method: http.MethodPost, path: "/sales", body: body, placement: transport.Header})
-		if err != nil {
-			failed = append(failed, &BatchError{First: start, Last: end - 1, Sent: true, Err: err})
-			if stopsUpload(err) {
-				if end < len(sales) {
-					cause := errStopped
-					if ctx.Err() != nil {
-						cause = ctx.Err()
-					}
-					failed = append(failed, &BatchError{First: end, Last: len(sales) - 1, Err: cause})
-				}
-				break
-			}
-		}
-		start = end
-	}
-	if len(failed) == 0 {
-		return nil
-	}
-	return &UploadError{Total: len(sales), Batches: failed}
+	return c.upload(ctx, sliceSource(sales), len(sales), cells)
 }
 
 // stopsUpload reports whether a failed batch means later batches would fail
@@ -118,99 +92,83 @@ func stopsUpload(err error) bool {
 	return true
 }
 
-// encodeBatch encodes the batch starting at sales[start] and returns its
-// JSON body and the index just past it. The batch ends at the batch size or
-// before the body would pass MaxBatchBytes, but always holds one sale.
-func (c *Client) encodeBatch(sales []Sale, start int) ([]byte, int) {
-	end := min(start+c.batchSize, len(sales))
-	size := 2
-	for i := start; i < end; i++ {
-		n := encodedSize(&sales[i])
-		if i > start && size+n > MaxBatchBytes {
-			end = i
-			break
-		}
-		size += n
+// wireFields validates s and fills f with it as it goes on the wire, the
+// cell converted when the client has a region; index is -1 outside an
+// upload. The cell is converted once, for both purposes.
+func (c *Client) wireFields(s *Sale, index int, f *wire.Fields) error {
+	cell, err := c.check(s, index)
+	if err != nil {
+		return err
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, '[')
-	var f wire.Fields
-	for i := start; i < end; i++ {
-		if i > start {
-			buf = append(buf, ',')
-		}
-		c.fields(&sales[i], &f)
-		buf = wire.AppendJSON(buf, &f)
-	}
-	return append(buf, ']'), end
-}
-
-// encodedSize is a close upper estimate of a sale's JSON size, so a batch's
-// buffer is allocated once at about the right size. Characters that need
-// escaping make it an underestimate, which append absorbs.
-func encodedSize(s *Sale) int {
-	n := len(`{"campaign_id":"","cell":""},`) + len(s.CampaignID) + len(s.Cell) + 4
-	if s.SendID != "" {
-		n += len(`,"send_id":""`) + len(s.SendID)
-	}
-	if s.ClickID != "" {
-		n += len(`,"click_id":""`) + len(s.ClickID)
-	}
-	if !s.SoldAt.IsZero() {
-		n += len(`,"soldAt":"2006-01-02 15:04:05"`)
-	}
-	if s.SaleValue != nil {
-		n += len(`,"saleValue":`) + 24
-	}
-	return n
-}
-
-// fields fills f with s as it goes on the wire. s has been validated, so a
-// configured region converts its cell without error.
-func (c *Client) fields(s *Sale, f *wire.Fields) {
 	*f = wire.Fields{
 		CampaignID: s.CampaignID,
 		SendID:     s.SendID,
 		ClickID:    s.ClickID,
-		Cell:       s.Cell,
+		Cell:       cell,
 		SoldAt:     s.SoldAt,
 		SaleValue:  s.SaleValue,
 	}
-	if c.cellRegion != "" {
-		if cell, err := ToInternational(s.Cell, c.cellRegion); err == nil {
-			f.Cell = cell
-		}
-	}
+	return nil
 }
 
-// validateAll checks every sale and reports every invalid one.
-func (c *Client) validateAll(sales []Sale) error {
-	var errs []error
+// cellCacheSize bounds how many converted cells validateAll keeps (about
+// 32 bytes each), so that with WithCellRegion the cells of an upload of up
+// to that many sales are converted once, not once to validate and again to
+// send, while memory stays bounded for larger uploads.
+const cellCacheSize = 1 << 14
+
+// validateAll checks every sale and reports every invalid one. With a cell
+// region it also returns the converted cells of the first cellCacheSize
+// sales.
+func (c *Client) validateAll(sales []Sale) ([]string, error) {
+	var (
+		errs  []error
+		cells []string
+	)
+	if c.cellRegion != "" {
+		cells = make([]string, 0, min(len(sales), cellCacheSize))
+	}
 	for i := range sales {
-		if err := c.validate(&sales[i], i); err != nil {
+		cell, err := c.check(&sales[i], i)
+		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if len(cells) == i && i < cap(cells) {
+			cells = append(cells, cell)
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return cells, nil
 }
 
 // validate checks one sale; index is -1 outside an upload.
 func (c *Client) validate(s *Sale, index int) error {
+	_, err := c.check(s, index)
+	return err
+}
+
+// check validates one sale and returns its cell as it goes on the wire.
+func (c *Client) check(s *Sale, index int) (string, error) {
 	if strings.TrimSpace(s.CampaignID) == "" {
-		return &ValidationError{Index: index, Field: "campaign_id", Reason: "is required"}
+		return "", &ValidationError{Index: index, Field: "campaign_id", Reason: "is required"}
 	}
 	if strings.TrimSpace(s.Cell) == "" {
-		return &ValidationError{Index: index, Field: "cell", Reason: "is required"}
+		return "", &ValidationError{Index: index, Field: "cell", Reason: "is required"}
 	}
 	if s.SaleValue != nil && !wire.ValidValue(*s.SaleValue) {
-		return &ValidationError{Index: index, Field: "saleValue",
+		return "", &ValidationError{Index: index, Field: "saleValue",
 			Reason: fmt.Sprintf("must be a finite number, not %v", *s.SaleValue)}
 	}
-	if c.cellRegion != "" {
-		if _, err := ToInternational(s.Cell, c.cellRegion); err != nil {
-			return &ValidationError{Index: index, Field: "cell",
-				Reason: fmt.Sprintf("%q is not a valid %s number", s.Cell, c.cellRegion), Err: ErrInvalidCell}
-		}
+	if c.cellRegion == "" {
+		return s.Cell, nil
 	}
-	return nil
+	cell, err := ToInternational(s.Cell, c.cellRegion)
+	if err != nil {
+		return "", &ValidationError{Index: index, Field: "cell",
+			Reason: fmt.Sprintf("%q is not a valid %s number", s.Cell, c.cellRegion), Err: ErrInvalidCell}
+	}
+	return cell, nil
 }

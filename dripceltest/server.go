@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/dripcel-go/dripcel"
+	"golang.org/x/time/rate"
 )
 
 // DefaultKey is the API key a Server accepts unless WithKey says otherwise.
@@ -153,6 +154,7 @@ type Server struct {
 	faults    []*fault
 	batchMode BatchMode
 	now       func() time.Time
+	limiter   *rate.Limiter // WithRateLimit; nil for no limit
 }
 
 type dedupeKey struct{ campaign, cell, date string }
@@ -219,6 +221,9 @@ type reply struct {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Method: r.Method, Path: r.URL.Path}
+	if s.rateLimited(w, &rec) {
+		return
+	}
 	if f := s.nextFault(); f != nil {
 		if s.applyFault(w, r, f, &rec) {
 			return

@@ -9,15 +9,17 @@ package dripcel_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/dripceltest"
 )
 
 const benchKey = "bench-key"
@@ -198,4 +200,123 @@ func BenchmarkEncodeBatch(b *testing.B) {
 	})
 }
 
-var _ = fmt.Sprint
+// heapProbe is a RoundTripper that, every few requests, collects garbage and
+// records the live heap (runtime/metrics "/gc/heap/live:bytes"): the peak
+// over an upload, less the live heap before it, is the extra memory the
+// upload needed at its most, the current batch included.
+type heapProbe struct {
+	base   http.RoundTripper
+	every  int
+	n      int
+	peak   uint64
+	sample []metrics.Sample
+}
+
+func newHeapProbe(base http.RoundTripper, every int) *heapProbe {
+	return &heapProbe{base: base, every: every, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+}
+
+func (p *heapProbe) live() uint64 {
+	runtime.GC()
+	metrics.Read(p.sample)
+	return p.sample[0].Value.Uint64()
+}
+
+func (p *heapProbe) RoundTrip(req *http.Request) (*http.Response, error) {
+	if p.n%p.every == 0 {
+		p.peak = max(p.peak, p.live())
+	}
+	p.n++
+	return p.base.RoundTrip(req)
+}
+
+// measurePeak runs upload once through a probed client and returns the
+// peak extra live heap in bytes.
+func measurePeak(b *testing.B, srv *httptest.Server, upload func(*dripcel.Client) error) float64 {
+	b.Helper()
+	probe := newHeapProbe(newTransport(b), 100)
+	c := benchClient(b, srv, dripcel.WithHTTPClient(&http.Client{Transport: probe}))
+	// Two collections, so that pooled buffers from earlier runs (kept one
+	// cycle in sync.Pool's victim cache) are freed before the baseline.
+	probe.live()
+	before := probe.live()
+	if err := upload(c); err != nil {
+		b.Fatal(err)
+	}
+	probe.peak = max(probe.peak, probe.live())
+	return float64(probe.peak) - float64(before)
+}
+
+// BenchmarkGrowth is UploadSales from 10 to 1,000,000 sales, and
+// UploadSalesSeq of 1,000,000 sales made as they are read: time and bytes
+// from the timed loop, and "peak-heap-B", the most extra live heap one
+// upload needed (the input slice not counted), from a probed run after it.
+func BenchmarkGrowth(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{10, 1000, 100000, 1000000} {
+		b.Run("n="+benchSizeName(n)+"/impl=slice", func(b *testing.B) {
+			sales := benchSales(n)
+			srv := discardServer(b)
+			c := benchClient(b, srv)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.UploadSales(ctx, sales); err != nil {
+					b.Fatal(err)
+				}
+			}
+			peak := measurePeak(b, srv, func(c *dripcel.Client) error { return c.UploadSales(ctx, sales) })
+			b.ReportMetric(peak, "peak-heap-B")
+		})
+	}
+	b.Run("n=1M/impl=seq", func(b *testing.B) {
+		const n = 1000000
+		seq := func(yield func(dripcel.Sale, error) bool) {
+			for i := range n {
+				if !yield(benchSale(i), nil) {
+					return
+				}
+			}
+		}
+		srv := discardServer(b)
+		c := benchClient(b, srv)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.UploadSalesSeq(ctx, seq); err != nil {
+				b.Fatal(err)
+			}
+		}
+		peak := measurePeak(b, srv, func(c *dripcel.Client) error { return c.UploadSalesSeq(ctx, seq) })
+		b.ReportMetric(peak, "peak-heap-B")
+	})
+}
+
+// BenchmarkPacedUpload uploads 20 batches through WithRateLimit against a
+// fake Dripcel that enforces the same limit, scaled from 50 a minute to 50
+// a second so that it runs in well under a second, and reports the 429
+// answers it provoked: 0 is the point.
+func BenchmarkPacedUpload(b *testing.B) {
+	srv := dripceltest.NewServer(b,
+		dripceltest.WithCampaigns(dripceltest.Campaign{ID: "c1", Country: "ZA"}),
+		dripceltest.WithRateLimit(50*60, 4))
+	c, err := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0),
+		dripcel.WithBatchSize(10), dripcel.WithRateLimit(50, time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sales := make([]dripcel.Sale, 200)
+	ctx := context.Background()
+	round := 0
+	for b.Loop() {
+		for i := range sales {
+			// New dates each round, so no sale is a duplicate.
+			sales[i] = dripcel.Sale{CampaignID: "c1", Cell: "2763" + strconv.Itoa(1000000+i),
+				SoldAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, round)}
+		}
+		round++
+		if err := c.UploadSales(ctx, sales); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(srv.RateLimited())/float64(b.N), "429s/op")
+	b.ReportMetric(float64(len(srv.Requests()))/b.Elapsed().Seconds(), "req/s")
+}

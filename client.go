@@ -61,6 +61,8 @@ type Client struct {
 	concurrency int
 	limiter     *rate.Limiter
 	bodies      transport.BodyPool
+	headers     struct{ userAgent, json []string }
+	baseString  string // base.String()
 }
 
 // NewClient returns a client that authenticates with apiKey (an API key with
@@ -99,6 +101,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		concurrency: cfg.concurrency,
 		limiter:     cfg.rateLimiter,
 	}
+	c.baseString = base.String()
+	c.headers.userAgent = []string{c.userAgent}
+	c.headers.json = []string{"application/json"}
 	policy := retry.Policy{MinWait: cfg.retryWaitMin, MaxWait: cfg.retryWaitMax, Now: cfg.now}
 	c.http = &retryablehttp.Client{
 		HTTPClient:     innerHTTPClient(cfg, apiKey, base),
@@ -206,9 +211,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 	ctx = context.WithValue(ctx, attemptsKey{}, count)
 	ctx = transport.WithPlacement(ctx, r.placement)
 
-	u := *c.base
-	u.Path += r.path
-	u.RawQuery = r.rawQuery
+	// The URL as a string from the base's, built once: url.URL.String
+	// would rebuild it on every request.
+	target := c.baseString + r.path
+	if r.rawQuery != "" {
+		target += "?" + r.rawQuery
+	}
 
 	if err := c.pace(ctx); err != nil {
 		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, err)
@@ -220,24 +228,34 @@ func (c *Client) do(ctx context.Context, r request) error {
 	case r.body != nil:
 		body = r.body
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), body)
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
 	if err != nil {
 		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, transport.Redact(transport.StripURLError(err), c.key))
 	}
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
+	// Canonical keys and values built once: Header.Set would allocate
+	// both on every request. net/http never modifies header values.
+	req.Header["User-Agent"] = c.headers.userAgent
+	req.Header["Accept"] = c.headers.json
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = c.headers.json
 	}
 
-	start := time.Now()
+	// The attributes of a log line, and the clock they read, cost even
+	// when the logger drops them: check first.
+	debug := c.logger.Enabled(ctx, slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		err = transport.Redact(transport.StripURLError(err), c.key)
-		c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: request failed",
-			slog.String("method", r.method), slog.String("path", r.path),
-			slog.Int("attempts", count.n), slog.Duration("elapsed", time.Since(start)),
-			slog.String("error", err.Error()))
+		if debug {
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: request failed",
+				slog.String("method", r.method), slog.String("path", r.path),
+				slog.Int("attempts", count.n), slog.Duration("elapsed", time.Since(start)),
+				slog.String("error", err.Error()))
+		}
 		if count.n > 1 {
 			return fmt.Errorf("dripcel: %s %s: giving up after %d attempts: %w", r.method, r.path, count.n, err)
 		}
@@ -247,13 +265,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 
 	// A read error is not returned: the status line is Dripcel's answer,
 	// and a cut-off body is decoded as far as it goes.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyRead))
-	// Drain a little more so the connection can be reused, but never a
-	// whole oversized body.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyRead))
-	// Enabled first: the attributes would be built (and allocated) even
-	// for a logger that drops them.
-	if c.logger.Enabled(ctx, slog.LevelDebug) {
+	raw := readReply(resp)
+	if debug {
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: response",
 			slog.String("method", r.method), slog.String("path", r.path),
 			slog.Int("status", resp.StatusCode), slog.Int("attempts", count.n),
@@ -265,6 +278,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 	if success && (!reply.Envelope || reply.OK) {
 		return nil
 	}
+	u := *c.base
+	u.Path += r.path
 	apiErr := &APIError{
 		StatusCode: resp.StatusCode,
 		Message:    reply.Message,
@@ -283,6 +298,27 @@ func (c *Client) do(ctx context.Context, r request) error {
 		apiErr.Message = http.StatusText(resp.StatusCode)
 	}
 	return apiErr
+}
+
+// readReply reads at most maxBodyRead bytes of resp's body, then drains a
+// little more so the connection can be reused, but never a whole oversized
+// body. A body of announced length is read into one buffer of that size: an
+// answer from Dripcel is a dozen bytes, and io.ReadAll's growing buffer cost
+// more than the rest of reading the response.
+func readReply(resp *http.Response) []byte {
+	if n := resp.ContentLength; n >= 0 && n <= maxBodyRead {
+		buf := make([]byte, n)
+		k, err := io.ReadFull(resp.Body, buf)
+		if err == nil {
+			// Reading the last byte of a body of known length also
+			// reads its end, so the connection is free again.
+			return buf
+		}
+		return buf[:k]
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyRead))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyRead))
+	return raw
 }
 
 // logAttempt is the retry layer's request hook: it counts attempts and logs

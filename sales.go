@@ -144,13 +144,8 @@ func (c *Client) validateAll(sales []Sale) ([]string, error) {
 	return cells, nil
 }
 
-// validate checks one sale; index is -1 outside an upload.
-func (c *Client) validate(s *Sale, index int) error {
-	_, err := c.check(s, index)
-	return err
-}
-
-// check validates one sale and returns its cell as it goes on the wire.
+// check validates one sale and returns its cell as it goes on the wire;
+// index is -1 outside an upload.
 func (c *Client) check(s *Sale, index int) (string, error) {
 	if strings.TrimSpace(s.CampaignID) == "" {
 		return "", &ValidationError{Index: index, Field: "campaign_id", Reason: "is required"}

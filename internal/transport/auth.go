@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // Placement says where a request carries the key.
@@ -41,6 +42,16 @@ type Auth struct {
 	Key    string
 	Scheme string
 	Host   string
+
+	// The header value and the query parameter, built once.
+	once   sync.Once
+	bearer []string
+	query  string
+}
+
+func (a *Auth) init() {
+	a.bearer = []string{"Bearer " + a.Key}
+	a.query = "key=" + url.QueryEscape(a.Key)
 }
 
 // RoundTrip implements http.RoundTripper. It does not change req: it sends a
@@ -52,21 +63,21 @@ func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A shallow copy, not req.Clone: only the part that changes (the URL or
 	// the header map) is copied, which halves what a request allocates here.
 	// Header values are shared, never modified.
+	a.once.Do(a.init)
 	out := *req
 	if p, _ := req.Context().Value(placementKey{}).(Placement); p == Query {
 		u := *req.URL
-		q := "key=" + url.QueryEscape(a.Key)
-		if u.RawQuery != "" {
-			q += "&" + u.RawQuery
+		u.RawQuery = a.query
+		if req.URL.RawQuery != "" {
+			u.RawQuery += "&" + req.URL.RawQuery
 		}
-		u.RawQuery = q
 		out.URL = &u
 	} else {
 		h := make(http.Header, len(req.Header)+1)
 		for k, v := range req.Header {
 			h[k] = v
 		}
-		h["Authorization"] = []string{"Bearer " + a.Key}
+		h["Authorization"] = a.bearer // shared, never modified
 		out.Header = h
 	}
 	return a.roundTrip(&out)

@@ -1,0 +1,155 @@
+package dripcel
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// spoolRecordVersion is the first byte of every spool record, so that a
+// later format can be told apart from this one.
+const spoolRecordVersion = 1
+
+// spoolRecord is a Sale as kept in the spool. SoldAt keeps its UTC offset,
+// so the wall clock sent to Dripcel after a restart is the one reported.
+type spoolRecord struct {
+	CampaignID string    `json:"c"`
+	SendID     string    `json:"s,omitempty"`
+	ClickID    string    `json:"k,omitempty"`
+	Cell       string    `json:"l"`
+	SoldAt     time.Time `json:"t,omitzero"`
+	SaleValue  *float64  `json:"v,omitempty"`
+}
+
+func encodeSale(s *Sale) ([]byte, error) {
+	body, err := json.Marshal(spoolRecord{
+		CampaignID: s.CampaignID, SendID: s.SendID, ClickID: s.ClickID,
+		Cell: s.Cell, SoldAt: s.SoldAt, SaleValue: s.SaleValue,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the sale cannot be stored: %w", err)
+	}
+	return append([]byte{spoolRecordVersion}, body...), nil
+}
+
+func decodeSale(data []byte) (Sale, error) {
+	if len(data) == 0 || data[0] != spoolRecordVersion {
+		return Sale{}, errors.New("unknown record format")
+	}
+	var rec spoolRecord
+	if err := json.Unmarshal(data[1:], &rec); err != nil {
+		return Sale{}, err
+	}
+	return Sale{
+		CampaignID: rec.CampaignID, SendID: rec.SendID, ClickID: rec.ClickID,
+		Cell: rec.Cell, SoldAt: rec.SoldAt, SaleValue: rec.SaleValue,
+	}, nil
+}
+
+// reportDurable puts s in the spool, then in the queue unless sales are
+// already waiting in the spool alone (which keeps the order).
+func (r *Reporter) reportDurable(s Sale) error {
+	rec, err := encodeSale(&s)
+	if err != nil {
+		return fmt.Errorf("dripcel: report: %w; the sale was not queued", err)
+	}
+	r.appendMu.Lock()
+	defer r.appendMu.Unlock()
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return errReportClosed
+	}
+	id, err := r.spool.Append(rec)
+	if err != nil {
+		return fmt.Errorf("dripcel: report: %w; the sale was not queued", err)
+	}
+	r.mu.Lock()
+	r.tail = id
+	r.stats.Reported++
+	if r.spilled == 0 && len(r.queue) < r.cfg.queueSize {
+		r.queue = append(r.queue, queued{seq: id, sale: s})
+		r.loaded = id
+	} else {
+		r.spilled++
+	}
+	full := r.pending() >= r.batchLimit()
+	r.mu.Unlock()
+	if full {
+		r.poke()
+	}
+	return nil
+}
+
+// resume checks every record of a newly opened spool and queues them. A
+// record that cannot be read makes the spool corrupt: it is refused, not
+// skipped, so that nothing in it is lost.
+func (r *Reporter) resume() error {
+	count, last, err := r.spool.Stat()
+	if err != nil {
+		return err
+	}
+	const chunk = 1024
+	for after := uint64(0); ; {
+		recs, err := r.spool.Read(after, last, chunk)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, rec := range recs {
+			if _, err := decodeSale(rec.Data); err != nil {
+				return fmt.Errorf("spool %s: record %d cannot be read (%v); the file was left untouched",
+					r.spool.Path(), rec.ID, err)
+			}
+		}
+		after = recs[len(recs)-1].ID
+	}
+	r.tail, r.spilled = last, count
+	r.stats.Resumed = count
+	r.refill()
+	return nil
+}
+
+// refill moves sales waiting in the spool alone into the queue, in order,
+// as far as the queue has room.
+func (r *Reporter) refill() {
+	if r.spool == nil {
+		return
+	}
+	r.mu.Lock()
+	room, after, upTo, waiting := r.cfg.queueSize-len(r.queue), r.loaded, r.tail, r.spilled
+	r.mu.Unlock()
+	if waiting == 0 || room <= 0 {
+		return
+	}
+	recs, err := r.spool.Read(after, upTo, room)
+	if err != nil || len(recs) == 0 {
+		if err != nil {
+			r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: reading the spool",
+				slog.String("error", err.Error()))
+		}
+		return
+	}
+	items := make([]queued, 0, len(recs))
+	for _, rec := range recs {
+		s, err := decodeSale(rec.Data)
+		if err != nil {
+			// Checked at open, so the disk damaged it since. It stays in
+			// the file, which the next Reporter will refuse as corrupt.
+			r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: unreadable spool record left in place",
+				slog.Uint64("id", rec.ID), slog.String("error", err.Error()))
+			continue
+		}
+		items = append(items, queued{seq: rec.ID, sale: s})
+	}
+	r.mu.Lock()
+	r.queue = append(r.queue, items...)
+	r.loaded = recs[len(recs)-1].ID
+	r.spilled -= len(recs)
+	r.mu.Unlock()
+}

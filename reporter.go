@@ -39,19 +39,20 @@ type Reporter struct {
 	cfg    reporterConfig
 	spool  *spool.Spool // nil without WithSpool
 
-	// appendMu orders spool appends with the queue, so sales are sent in
-	// the order of their spool IDs.
+	// appendMu is held by the goroutine writing a group of sales to the
+	// spool, so groups are written, and queued, in the order of their IDs.
 	appendMu sync.Mutex
 
 	mu       sync.Mutex
-	queue    []queued // unsettled sales in memory, in report order
-	spilled  int      // spooled sales not yet read into queue: IDs in (loaded, tail]
-	loaded   uint64   // highest seq ever put in queue
-	tail     uint64   // highest seq reported (or found in the spool)
-	flushing int      // Flush calls waiting: send partial batches now
-	closed   bool     // Close has begun: Report refuses
-	stopped  bool     // the sender has exited
-	halt     error    // why sending stopped (401/403), or nil
+	queue    []queued         // unsettled sales in memory, in report order
+	lineup   []*appendRequest // sales waiting to be written to the spool
+	spilled  int              // spooled sales not yet read into queue: IDs in (loaded, tail]
+	loaded   uint64           // highest seq ever put in queue
+	tail     uint64           // highest seq reported (or found in the spool)
+	flushing int              // Flush calls waiting: send partial batches now
+	closed   bool             // Close has begun: Report refuses
+	stopped  bool             // the sender has exited
+	halt     error            // why sending stopped (401/403), or nil
 	changed  chan struct{}
 	stats    ReporterStats
 

@@ -209,26 +209,36 @@ func (s *Spool) use(fn func(db *bolt.DB) error) error {
 	return guard(func() error { return fn(s.db) })
 }
 
-// Append stores data as the next record and returns its ID. The record is
-// on disk (fsync'd) when Append returns nil. IDs increase by one per record
-// and are never reused, across reopening too.
-func (s *Spool) Append(data []byte) (uint64, error) {
-	var id uint64
-	err := s.use(func(db *bolt.DB) error {
+// Append stores each of records as the next record, in one transaction,
+// and returns the ID of the first; the others follow it one by one. The
+// records are on disk (fsync'd) when Append returns nil. IDs are never
+// reused, across reopening too.
+func (s *Spool) Append(records ...[]byte) (first uint64, err error) {
+	if len(records) == 0 {
+		return 0, nil
+	}
+	err = s.use(func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(recordsBucket)
-			next, err := b.NextSequence()
-			if err != nil {
-				return err
+			for i, data := range records {
+				id, err := b.NextSequence()
+				if err != nil {
+					return err
+				}
+				if i == 0 {
+					first = id
+				}
+				if err := b.Put(key(id), data); err != nil {
+					return err
+				}
 			}
-			id = next
-			return b.Put(key(id), data)
+			return nil
 		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("spool %s: append: %w", s.path, err)
 	}
-	return id, nil
+	return first, nil
 }
 
 // Delete removes the records with the given IDs, in one durable

@@ -266,3 +266,19 @@ func TestEmptyFileIsInitialised(t *testing.T) {
 		t.Fatalf("read %v", got)
 	}
 }
+
+func TestAppendManyInOneTransaction(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "s"))
+	appendN(t, s, 0, 2)
+	first, err := s.Append([]byte("a"), []byte("b"), []byte("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Read(first-1, first+2, 10)
+	if err != nil || len(recs) != 3 || string(recs[0].Data) != "a" || string(recs[2].Data) != "c" || recs[2].ID != first+2 {
+		t.Fatalf("Read = %+v, %v", recs, err)
+	}
+	if first, err := s.Append(); first != 0 || err != nil {
+		t.Fatalf("Append() = %d, %v", first, err)
+	}
+}

@@ -12,8 +12,10 @@ import (
 // later format can be told apart from this one.
 const spoolRecordVersion = 1
 
-// spoolRecord is a Sale as kept in the spool. SoldAt keeps its UTC offset,
-// so the wall clock sent to Dripcel after a restart is the one reported.
+// spoolRecord is a Sale as kept in the spool, converted to and from Sale so
+// that a field added to Sale fails to compile here until the spool format
+// says how to keep it. SoldAt keeps its UTC offset, so the wall clock sent
+// to Dripcel after a restart is the one reported.
 type spoolRecord struct {
 	CampaignID string    `json:"c"`
 	SendID     string    `json:"s,omitempty"`
@@ -24,10 +26,7 @@ type spoolRecord struct {
 }
 
 func encodeSale(s *Sale) ([]byte, error) {
-	body, err := json.Marshal(spoolRecord{
-		CampaignID: s.CampaignID, SendID: s.SendID, ClickID: s.ClickID,
-		Cell: s.Cell, SoldAt: s.SoldAt, SaleValue: s.SaleValue,
-	})
+	body, err := json.Marshal(spoolRecord(*s))
 	if err != nil {
 		return nil, fmt.Errorf("the sale cannot be stored: %w", err)
 	}
@@ -42,10 +41,7 @@ func decodeSale(data []byte) (Sale, error) {
 	if err := json.Unmarshal(data[1:], &rec); err != nil {
 		return Sale{}, err
 	}
-	return Sale{
-		CampaignID: rec.CampaignID, SendID: rec.SendID, ClickID: rec.ClickID,
-		Cell: rec.Cell, SoldAt: rec.SoldAt, SaleValue: rec.SaleValue,
-	}, nil
+	return Sale(rec), nil
 }
 
 // appendRequest is one sale waiting to be written to the spool.
@@ -147,7 +143,7 @@ func (r *Reporter) resume() error {
 		}
 		for _, rec := range recs {
 			if _, err := decodeSale(rec.Data); err != nil {
-				return fmt.Errorf("spool %s: record %d cannot be read (%v); the file was left untouched",
+				return fmt.Errorf("spool %s: record %d cannot be read (%w); the file was left untouched",
 					r.spool.Path(), rec.ID, err)
 			}
 		}

@@ -167,11 +167,11 @@ func TestReporterDeliversEverySaleOnceUnderFaults(t *testing.T) {
 					for j := range perWorker {
 						i := w*perWorker + j
 						s := testSale(i)
-						switch {
-						case j%badEvery == 7:
+						switch j % badEvery {
+						case 7:
 							s.CampaignID = "no-such-campaign"
 							badCampaign.Add(1)
-						case j%badEvery == 70:
+						case 70:
 							s.Cell = fmt.Sprintf("%05d", i) // not a phone number: 400
 							badCell.Add(1)
 						default:

@@ -80,12 +80,13 @@ func terminateSelf() {
 // orders, then close the Reporter. In the demo, placeOrders drives traffic
 // and then calls terminate.
 func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error {
+	say := log.New(out, "", 0).Printf // safe from the Reporter's goroutine too
 	key := os.Getenv("DRIPCEL_API_KEY")
 	clientOpts := []dripcel.Option{dripcel.WithCellRegion("ZA")}
 	reporterOpts := []dripcel.ReporterOption{
 		dripcel.WithOnRejected(func(s dripcel.Sale, err error) {
 			// A real service would put these somewhere a person will see them.
-			fmt.Fprintf(out, "  Dripcel refused the sale for %s: %v\n", s.Cell, err)
+			say("  Dripcel refused the sale for %s: %v\n", s.Cell, err)
 		}),
 	}
 	if cfg.demo {
@@ -107,9 +108,9 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 		cfg.spool = filepath.Join(dir, "dripcel.spool")
 		cfg.addr = "127.0.0.1:0"
 		reporterOpts = append(reporterOpts, dripcel.WithFlushInterval(200*time.Millisecond))
-		fmt.Fprintf(out, "Demo: a fake Dripcel at %s that will fail the first requests.\n", srv.URL)
+		say("Demo: a fake Dripcel at %s that will fail the first requests.\n", srv.URL)
 		defer func() {
-			fmt.Fprintf(out, "The fake Dripcel recorded %d sales.\n", len(srv.Sales()))
+			say("The fake Dripcel recorded %d sales.\n", len(srv.Sales()))
 		}()
 	}
 
@@ -122,7 +123,7 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 		return err
 	}
 	if st := reporter.Stats(); st.Resumed > 0 {
-		fmt.Fprintf(out, "Resuming %d sales left in %s by the last run.\n", st.Resumed, cfg.spool)
+		say("Resuming %d sales left in %s by the last run.\n", st.Resumed, cfg.spool)
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -136,17 +137,17 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	fmt.Fprintf(out, "Serving POST http://%s/checkout\n", ln.Addr())
+	say("Serving POST http://%s/checkout\n", ln.Addr())
 	if cfg.demo {
 		go func() {
-			placeOrders(out, "http://"+ln.Addr().String()+"/checkout")
+			placeOrders(say, "http://"+ln.Addr().String()+"/checkout")
 			terminate()
 		}()
 	}
 
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(out, "Shutting down: no new orders; sending what is queued.")
+		say("Shutting down: no new orders; sending what is queued.")
 	case err := <-served:
 		_ = reporter.Close(context.Background())
 		return err
@@ -156,13 +157,13 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-		fmt.Fprintf(out, "  http shutdown: %v\n", err)
+		say("  http shutdown: %v\n", err)
 	}
 	closeCtx, cancelClose := context.WithTimeout(context.Background(), closeDeadline)
 	defer cancelClose()
 	closeErr := reporter.Close(closeCtx)
 	st := reporter.Stats()
-	fmt.Fprintf(out, "Reported %d: %d accepted, %d already recorded, %d refused, %d still queued (%d retries).\n",
+	say("Reported %d: %d accepted, %d already recorded, %d refused, %d still queued (%d retries).\n",
 		st.Reported, st.Sent, st.Duplicates, st.Rejected, st.Queued, st.Retries)
 	if closeErr != nil {
 		// The sales are safe in the spool; they go out on the next start.
@@ -214,7 +215,7 @@ func checkoutHandler(reporter *dripcel.Reporter, campaign string) http.Handler {
 }
 
 // placeOrders plays the customers in the demo.
-func placeOrders(out io.Writer, url string) {
+func placeOrders(say func(string, ...any), url string) {
 	orders := []string{
 		`{"cell":"063 123 1234","amount":199.99,"click_id":"c-1"}`,
 		`{"cell":"0821234567","amount":50}`,
@@ -227,12 +228,12 @@ func placeOrders(out io.Writer, url string) {
 		start := time.Now()
 		resp, err := hc.Post(url, "application/json", strings.NewReader(body))
 		if err != nil {
-			fmt.Fprintf(out, "  order %s: %v\n", body, err)
+			say("  order %s: %v\n", body, err)
 			continue
 		}
 		msg, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		fmt.Fprintf(out, "  order %-55s -> %d in %s: %s\n", body, resp.StatusCode,
+		say("  order %-55s -> %d in %s: %s\n", body, resp.StatusCode,
 			time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(msg)))
 	}
 }

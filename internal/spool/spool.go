@@ -108,7 +108,7 @@ func inspect(path string) error {
 			}
 			for cerr := range tx.Check() {
 				if err == nil {
-					err = fmt.Errorf("%w: %v", ErrCorrupt, cerr)
+					err = fmt.Errorf("%w: %w", ErrCorrupt, cerr)
 				}
 			}
 			return err
@@ -178,9 +178,9 @@ func openError(path string, err error) error {
 	case errors.Is(err, berrors.ErrTimeout):
 		return fmt.Errorf("spool %s: %w (by another process, or a Reporter not yet closed)", path, ErrLocked)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("spool %s: %w (%v); the file was left untouched", path, ErrForeign, err)
+		return fmt.Errorf("spool %s: %w (%w); the file was left untouched", path, ErrForeign, err)
 	case errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
-		return fmt.Errorf("spool %s: %w (%v); the file was left untouched", path, ErrCorrupt, err)
+		return fmt.Errorf("spool %s: %w (%w); the file was left untouched", path, ErrCorrupt, err)
 	}
 	return fmt.Errorf("spool %s: %w", path, err)
 }

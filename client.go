@@ -14,7 +14,7 @@
 //
 // The API key never appears in an error, a log line or a printed value.
 //
-// Dripcel's documentation: https://docs.dripcel.com (Sales).
+// The API is described on the "Sales" page of Dripcel's API documentation.
 package dripcel
 
 import (

@@ -14,7 +14,7 @@
 //
 // The API key never appears in an error, a log line or a printed value.
 //
-// Dripcel's documentation: https://docs.dripcel.com (Sales).
+// The API is described on the "Sales" page of Dripcel's API documentation.
 package dripcel
 
 import (
@@ -111,7 +111,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 // needs from the caller's client, which it never modifies, and puts the key
 // on requests in its transport.
 func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
-	var rt http.RoundTripper = http.DefaultTransport
+	rt := http.DefaultTransport
 	hc := &http.Client{Timeout: cfg.timeout}
 	if cfg.httpClient != nil {
 		if cfg.httpClient.Transport != nil {

@@ -47,6 +47,12 @@ type Auth struct {
 // copy that carries the key.
 func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !strings.EqualFold(req.URL.Scheme, a.Scheme) || !strings.EqualFold(req.URL.Host, a.Host) {
+		// net/http sets Referer on a redirect to the URL it came from, and
+		// a postback URL holds the customer's cell: another host gets neither.
+		if req.Header.Get("Referer") != "" {
+			req = req.Clone(req.Context())
+			req.Header.Del("Referer")
+		}
 		return a.roundTrip(req)
 	}
 	out := req.Clone(req.Context())

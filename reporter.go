@@ -159,6 +159,10 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 // (with WithSpool) or waits for room until ctx ends, and then returns an
 // error saying the sale was not queued. ctx is used only for that wait.
 //
+// A zero SoldAt is set to the time of the call, in the local time zone, so
+// that a sale sent late, or sent again after a crash, keeps its date (and so
+// Dripcel's duplicate check). Set SoldAt yourself to report in another zone.
+//
 // A sale for which Report returned nil is never dropped: it is settled (see
 // Reporter), or still queued when Close returns an error that counts it.
 func (r *Reporter) Report(ctx context.Context, s Sale) error {
@@ -168,6 +172,12 @@ func (r *Reporter) Report(ctx context.Context, s Sale) error {
 	if s.SaleValue != nil { // the caller may reuse what it points to
 		v := *s.SaleValue
 		s.SaleValue = &v
+	}
+	if s.SoldAt.IsZero() {
+		// Dripcel would take the time it receives the sale, which may be
+		// another day after an outage: the sale would then escape its
+		// duplicate check (cell, campaign, date) if it is ever sent again.
+		s.SoldAt = time.Now().Round(0)
 	}
 	if r.spool != nil {
 		return r.reportDurable(s)

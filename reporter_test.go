@@ -791,3 +791,31 @@ func TestReporterNeverShowsKey(t *testing.T) {
 		t.Errorf("Flush = %v, Close = %v; want 401 errors", flushErr, closeErr)
 	}
 }
+
+// TestReporterFixesSoldAtAtReport checks that a sale without SoldAt is
+// dated when it is reported, not when Dripcel receives it: a sale sent a
+// day late, or sent again, must keep its date.
+func TestReporterFixesSoldAtAtReport(t *testing.T) {
+	later := time.Now().AddDate(0, 0, 3)
+	srv := reporterServer(t, dripceltest.WithClock(func() time.Time { return later }))
+	r := newReporter(t, reporterClient(t, srv))
+	s := testSale(1)
+	s.SoldAt = time.Time{}
+	before := time.Now()
+	report(t, r, s)
+	after := time.Now()
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Sales()
+	if len(got) != 1 {
+		t.Fatalf("stored %d sales", len(got))
+	}
+	stored, err := time.ParseInLocation("2006-01-02 15:04:05", got[0].SoldAt, time.Local)
+	if err != nil {
+		t.Fatalf("stored soldAt %q: %v", got[0].SoldAt, err)
+	}
+	if stored.Before(before.Truncate(time.Second)) || stored.After(after) {
+		t.Errorf("stored soldAt %s, want the time of Report (%s to %s)", stored, before, after)
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/dripcel-go/dripcel"
+)
+
+// reasonDuplicate explains a duplicate in the rejects file.
+const reasonDuplicate = "duplicate: Dripcel already has a sale with this cell, campaign and soldAt date"
+
+// upload sends one batch and classes each of its rows. It returns an error
+// when the upload must stop: the key was refused, or the network or
+// Dripcel failed after retries.
+//
+// Dripcel does not document whether a batch holding one duplicate (or one
+// unknown campaign) is refused whole or in part, so a batch it refuses is
+// sent again one row at a time and each row is classed by its own answer.
+// If Dripcel stored part of the refused batch, those rows come back as
+// duplicates: they are in Dripcel either way.
+func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sale) error {
+	outcomes := make([]outcome, len(batch))
+	reasons := make([]string, len(batch))
+	var stop error
+	err := u.client.UploadSales(ctx, sales)
+	var upErr *dripcel.UploadError
+	switch {
+	case err == nil:
+	case errors.As(err, &upErr):
+		for _, be := range upErr.Batches {
+			for i := be.First; i <= be.Last; i++ {
+				switch {
+				case !be.Sent || stop != nil:
+					outcomes[i], reasons[i] = notSent, "not sent: "+cause(be.Err, stop)
+				case refused(be.Err):
+					outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
+				default:
+					outcomes[i], reasons[i], stop = failed, "failed: "+be.Err.Error(), be.Err
+				}
+			}
+		}
+	default:
+		// Not expected: every row was checked before sending.
+		for i := range batch {
+			outcomes[i], reasons[i] = invalid, err.Error()
+		}
+	}
+	for i, rec := range batch {
+		if outcomes[i] != notSent {
+			u.tally.sent++
+		}
+		if outcomes[i] == accepted {
+			u.tally.add(accepted, rec.row)
+			continue
+		}
+		u.reject(rec, outcomes[i], reasons[i])
+	}
+	u.progress.add(len(batch))
+	return stop
+}
+
+// classify sends one sale on its own and classes the answer.
+func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string, error) {
+	err := u.client.UploadSales(ctx, []dripcel.Sale{s})
+	switch {
+	case err == nil:
+		return accepted, "", nil
+	case errors.Is(err, dripcel.ErrDuplicateSale):
+		return duplicate, reasonDuplicate, nil
+	case errors.Is(err, dripcel.ErrCampaignNotFound):
+		return notFound, fmt.Sprintf("campaign not found: %q", s.CampaignID), nil
+	case refused(err):
+		var apiErr *dripcel.APIError
+		errors.As(err, &apiErr)
+		return invalid, fmt.Sprintf("refused by Dripcel: %d %s", apiErr.StatusCode, apiErr.Message), nil
+	}
+	return failed, "failed: " + err.Error(), err
+}
+
+// refused reports whether Dripcel refused the sales themselves (any 4xx
+// but an auth failure or a rate limit), so that sending them again one at a
+// time tells which were at fault.
+func refused(err error) bool {
+	var apiErr *dripcel.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch code := apiErr.StatusCode; {
+	case code == http.StatusUnauthorized, code == http.StatusForbidden, code == http.StatusTooManyRequests:
+		return false
+	case code >= 200 && code < 300:
+		return true // {"ok": false} on a 2xx
+	default:
+		return code >= 400 && code < 500
+	}
+}
+
+// cause says why a row was not sent.
+func cause(batchErr, stop error) string {
+	if stop != nil {
+		return "the upload stopped: " + stop.Error()
+	}
+	if errors.Is(batchErr, context.Canceled) {
+		return "interrupted"
+	}
+	return batchErr.Error()
+}

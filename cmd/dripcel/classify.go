@@ -31,15 +31,24 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 	case err == nil:
 	case errors.As(err, &upErr):
 		for _, be := range upErr.Batches {
-			for i := be.First; i <= be.Last; i++ {
-				switch {
-				case !be.Sent || stop != nil:
+			switch {
+			case !be.Sent || stop != nil:
+				for i := be.First; i <= be.Last; i++ {
 					outcomes[i], reasons[i] = notSent, "not sent: "+cause(be.Err, stop)
-				case refused(be.Err):
-					outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
-				default:
-					outcomes[i], reasons[i], stop = failed, "failed: "+be.Err.Error(), be.Err
 				}
+			case refused(be.Err):
+				for i := be.First; i <= be.Last; i++ {
+					if stop != nil {
+						outcomes[i], reasons[i] = notSent, "not sent: "+cause(be.Err, stop)
+						continue
+					}
+					outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
+				}
+			default:
+				for i := be.First; i <= be.Last; i++ {
+					outcomes[i], reasons[i] = failed, "failed: "+be.Err.Error()
+				}
+				stop = be.Err
 			}
 		}
 	default:
@@ -48,9 +57,10 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 			outcomes[i], reasons[i] = invalid, err.Error()
 		}
 	}
+	sent := 0
 	for i, rec := range batch {
 		if outcomes[i] != notSent {
-			u.tally.sent++
+			sent++
 		}
 		if outcomes[i] == accepted {
 			u.tally.add(accepted, rec.row)
@@ -58,7 +68,8 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 		}
 		u.reject(rec, outcomes[i], reasons[i])
 	}
-	u.progress.add(len(batch))
+	u.tally.sent += sent
+	u.progress.add(sent)
 	return stop
 }
 

@@ -107,19 +107,18 @@ func unwrapPath(err error) error {
 }
 
 // detect picks the format from the extension, or else from the first
-// character: "[" starts a JSON array, "{" JSON lines, anything else CSV.
+// character: "[" starts a JSON array, "{" JSON lines, anything else CSV. A
+// .json file that starts with "{" is read as JSON lines, as many tools name
+// them so.
 func detect(path string, head []byte) format {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv", ".txt":
+	ext := strings.ToLower(filepath.Ext(path))
+	switch {
+	case ext == ".csv":
 		return formatCSV
-	case ".jsonl", ".ndjson":
+	case ext == ".jsonl" || ext == ".ndjson" || head[0] == '{':
 		return formatLines
-	}
-	switch head[0] {
-	case '[':
+	case ext == ".json" || head[0] == '[':
 		return formatJSON
-	case '{':
-		return formatLines
 	}
 	return formatCSV
 }

@@ -45,8 +45,12 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 					outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
 				}
 			default:
+				reason := "failed: " + be.Err.Error()
+				if errors.Is(be.Err, context.Canceled) {
+					reason = "failed: abandoned by a second Ctrl-C; Dripcel may or may not have it"
+				}
 				for i := be.First; i <= be.Last; i++ {
-					outcomes[i], reasons[i] = failed, "failed: "+be.Err.Error()
+					outcomes[i], reasons[i] = failed, reason
 				}
 				stop = be.Err
 			}

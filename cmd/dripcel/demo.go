@@ -79,29 +79,29 @@ func runDemo(ctx context.Context, std streams, quiet bool) error {
 		return &exitError{code: exitTransport, err: err}
 	}
 
-	fmt.Fprintf(std.out, "A fake Dripcel is running at %s with campaign \"demo-campaign\"\n", srv.URL)
-	fmt.Fprintf(std.out, "(country ZA, default sale value 150); it already has a sale for 27845550199 on 2025-10-13.\n\n")
-	fmt.Fprintf(std.out, "sales.csv:\n%s\n", indent(demoCSV))
-	fmt.Fprintf(std.out, "$ dripcel upload --region ZA --rejects rejects.csv sales.csv\n")
+	std.out.printf("A fake Dripcel is running at %s with campaign \"demo-campaign\"\n", srv.URL)
+	std.out.printf("(country ZA, default sale value 150); it already has a sale for 27845550199 on 2025-10-13.\n\n")
+	std.out.printf("sales.csv:\n%s\n", indent(demoCSV))
+	std.out.printf("$ dripcel upload --region ZA --rejects rejects.csv sales.csv\n")
 
 	err = runUpload(ctx, std, flags, sales)
 	if code := exitCode(err); code != exitOK && code != exitRejected {
 		return err
 	}
-	fmt.Fprintf(std.out, "(exit code %d: some rows were refused)\n\n", exitCode(err))
+	std.out.printf("(exit code %d: some rows were refused)\n\n", exitCode(err))
 
 	rj, err := os.ReadFile(rejectsPath)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	fmt.Fprintf(std.out, "rejects.csv (fix these rows and upload this file again):\n%s\n", indent(string(rj)))
-	fmt.Fprintln(std.out, "The fake Dripcel now holds:")
+	std.out.printf("rejects.csv (fix these rows and upload this file again):\n%s\n", indent(string(rj)))
+	std.out.println("The fake Dripcel now holds:")
 	for _, s := range srv.Sales() {
 		value := fmt.Sprintf("%.2f", s.SaleValue)
 		if s.DefaultValue {
 			value += " (campaign default)"
 		}
-		fmt.Fprintf(std.out, "  %-13s cell %s  soldAt %-19s  value %s\n", s.CampaignID, s.Cell, s.SoldAt, value)
+		std.out.printf("  %-13s cell %s  soldAt %-19s  value %s\n", s.CampaignID, s.Cell, s.SoldAt, value)
 	}
 	return nil
 }

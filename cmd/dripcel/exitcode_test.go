@@ -78,7 +78,7 @@ func TestExitCodes(t *testing.T) {
 		if got := summaryLine(t, r.stdout, "failed"); got != "failed 2 rows 2, 3" {
 			t.Errorf("summary %q", got)
 		}
-		wantContains(t, "stdout", r.stdout, "stopped after row 3: the rows after it were not read or sent")
+		wantContains(t, "stdout", r.stdout, "stopped after row 3: any rows after it were not read or sent")
 		if n := len(srv.Requests()); n != 1 {
 			t.Errorf("%d requests after a 401, want 1", n)
 		}

@@ -38,17 +38,20 @@ func main() {
 // streams are the standard streams a command uses.
 type streams struct {
 	in       io.Reader
-	out, err io.Writer
+	out, err *printer
 }
 
 // run executes one command line and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	std := streams{in: stdin, out: stdout, err: stderr}
+	std := streams{in: stdin, out: &printer{w: stdout}, err: &printer{w: stderr}}
 	root := newRootCmd(std)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && err.Error() != "" {
-		fmt.Fprintln(stderr, "dripcel:", err)
+		std.err.println("dripcel:", err)
+	}
+	if std.out.err != nil {
+		std.err.printf("dripcel: writing standard output: %v\n", std.out.err)
 	}
 	return exitCode(err)
 }

@@ -22,10 +22,11 @@ func writeSales(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "campaign_id,send_id,click_id,cell,soldAt,saleValue")
+	// Write errors stick in w and come back from Flush.
+	_, _ = fmt.Fprintln(w, "campaign_id,send_id,click_id,cell,soldAt,saleValue")
 	for i := range n {
 		// Distinct cells (all valid ZA mobile numbers), so none is a duplicate.
-		fmt.Fprintf(w, "c1,send-%07d,click-%07d,0%d%08d,2025-10-14 09:02:51,%d.%02d\n", i, i, 6+i/100000000%3, i%100000000, i%1000, i%100)
+		_, _ = fmt.Fprintf(w, "c1,send-%07d,click-%07d,0%d%08d,2025-10-14 09:02:51,%d.%02d\n", i, i, 6+i/100000000%3, i%100000000, i%1000, i%100)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)

@@ -49,7 +49,8 @@ func runNormalize(std streams, region string, args []string) error {
 		}
 		region = r
 	}
-	out := bufio.NewWriter(std.out)
+	bw := bufio.NewWriter(std.out)
+	out := &printer{w: bw}
 	bad := 0
 	convert := func(cell string) {
 		if strings.TrimSpace(cell) == "" {
@@ -58,22 +59,22 @@ func runNormalize(std streams, region string, args []string) error {
 		digits, err := dripcel.ToInternational(cell, region)
 		if err != nil {
 			bad++
-			_ = out.Flush() // keep stdout and stderr in order on a terminal
-			fmt.Fprintf(std.err, "dripcel: %s\n", strings.TrimPrefix(err.Error(), "dripcel: "))
+			_ = bw.Flush() // keep stdout and stderr in order on a terminal
+			std.err.printf("dripcel: %s\n", strings.TrimPrefix(err.Error(), "dripcel: "))
 			return
 		}
-		fmt.Fprintln(out, digits)
+		out.println(digits)
 	}
 	if len(args) > 0 {
 		for _, a := range args {
 			convert(a)
 		}
 	} else if err := eachLine(std.in, convert); err != nil {
-		_ = out.Flush()
+		_ = bw.Flush()
 		return &exitError{code: exitUsage, err: fmt.Errorf("reading stdin: %w", err)}
 	}
-	if err := out.Flush(); err != nil {
-		return &exitError{code: exitUsage, err: err}
+	if err := bw.Flush(); err != nil || out.err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("writing standard output: %w", errors.Join(out.err, err))}
 	}
 	if bad > 0 {
 		return &exitError{code: exitRejected, err: fmt.Errorf("%d cells could not be converted", bad)}

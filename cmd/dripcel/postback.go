@@ -90,7 +90,7 @@ func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
 	err = client.Postback(ctx, s)
 	switch {
 	case err == nil:
-		fmt.Fprintf(std.out, "accepted: campaign %s, cell %s\n", s.CampaignID, s.Cell)
+		std.out.printf("accepted: campaign %s, cell %s\n", s.CampaignID, s.Cell)
 		return nil
 	case errors.Is(err, dripcel.ErrDuplicateSale):
 		return &exitError{code: exitRejected, err: errors.New(reasonDuplicate)}

@@ -21,11 +21,11 @@ type progress interface {
 // newProgress picks the reporter: nothing when quiet, a progress bar when
 // w is a terminal, else a plain line every few seconds (for logs of
 // nightly jobs).
-func newProgress(w io.Writer, quiet bool) progress {
+func newProgress(w *printer, quiet bool) progress {
 	switch {
 	case quiet:
 		return noProgress{}
-	case isTerminal(w):
+	case isTerminal(w.w):
 		return &barProgress{w: w}
 	}
 	return &lineProgress{w: w, every: 2 * time.Second}
@@ -82,7 +82,7 @@ func (p *barProgress) done() {
 // lineProgress writes "uploading: 12000 of 100000 rows (12%), 3500 rows/s"
 // at most every few seconds, and once when the phase ends.
 type lineProgress struct {
-	w            io.Writer
+	w            *printer
 	every        time.Duration
 	phase        string
 	total, n     int
@@ -116,9 +116,9 @@ func (p *lineProgress) line(suffix string) {
 		rate = float64(p.n) / s
 	}
 	if p.total > 0 {
-		fmt.Fprintf(p.w, "%s: %d of %d rows (%d%%), %.0f rows/s%s\n",
+		p.w.printf("%s: %d of %d rows (%d%%), %.0f rows/s%s\n",
 			p.phase, p.n, p.total, p.n*100/p.total, rate, suffix)
 		return
 	}
-	fmt.Fprintf(p.w, "%s: %d rows, %.0f rows/s%s\n", p.phase, p.n, rate, suffix)
+	p.w.printf("%s: %d rows, %.0f rows/s%s\n", p.phase, p.n, rate, suffix)
 }

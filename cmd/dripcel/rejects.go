@@ -105,7 +105,9 @@ func (rj *rejects) add(rec *record, reason string) {
 // in front. A row that is not an object is kept under "input".
 func writeJSONReject(w *bufio.Writer, rec *record, reason string) error {
 	r, _ := json.Marshal(reason)
-	fmt.Fprintf(w, `{"row":%d,"reason":%s`, rec.row, r)
+	if _, err := fmt.Fprintf(w, `{"row":%d,"reason":%s`, rec.row, r); err != nil {
+		return err
+	}
 	body := bytes.TrimSpace(rec.raw)
 	if len(body) > 0 && body[0] == '{' && rec.problem == "" {
 		rest := bytes.TrimSpace(body[1:])

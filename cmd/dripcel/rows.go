@@ -58,7 +58,7 @@ func newCSVReader(name string, br *bufio.Reader, m *mapping) (*csvReader, error)
 	c.header = header
 	for f := range numFields {
 		c.index[f] = columnIndex(header, m.columns[f])
-		if c.index[f] >= 0 || !(m.required(f) || m.mapped[f]) {
+		if c.index[f] >= 0 || (!m.required(f) && !m.mapped[f]) {
 			continue
 		}
 		row, _ := c.r.FieldPos(0)

@@ -16,7 +16,7 @@ func maxRSSKiB(ps *os.ProcessState) int64 {
 		return 0
 	}
 	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
-		return int64(ru.Maxrss) / 1024
+		return int64(ru.Maxrss) / 1024 //nolint:unconvert // int32 on some systems
 	}
-	return int64(ru.Maxrss)
+	return int64(ru.Maxrss) //nolint:unconvert // int32 on some systems
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -51,12 +50,12 @@ func (t *tally) rejected() int {
 }
 
 // print writes the summary. note is the line after the counts, if any.
-func (t *tally) print(w io.Writer, name string, dryRun bool, rj *rejects) {
+func (t *tally) print(w *printer, name string, dryRun bool, rj *rejects) {
 	if dryRun {
-		fmt.Fprintf(w, "%s: %d rows read, %d valid, %d invalid; nothing sent (--dry-run)\n",
+		w.printf("%s: %d rows read, %d valid, %d invalid; nothing sent (--dry-run)\n",
 			name, t.read, t.read-t.count[invalid], t.count[invalid])
 	} else {
-		fmt.Fprintf(w, "%s: %d rows read, %d sent\n", name, t.read, t.sent)
+		w.printf("%s: %d rows read, %d sent\n", name, t.read, t.sent)
 	}
 	for o := range numOutcomes {
 		if dryRun && o != invalid {
@@ -65,16 +64,16 @@ func (t *tally) print(w io.Writer, name string, dryRun bool, rj *rejects) {
 		if o == notSent && t.count[o] == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  %-19s %d", outcomeNames[o], t.count[o])
+		w.printf("  %-19s %d", outcomeNames[o], t.count[o])
 		if len(t.rows[o]) > 0 {
-			fmt.Fprintf(w, "   %s", rowList(t.rows[o], t.count[o]))
+			w.printf("   %s", rowList(t.rows[o], t.count[o]))
 		}
-		fmt.Fprintln(w)
+		w.println()
 	}
 	if rj != nil {
-		fmt.Fprintf(w, "%d rejected rows written to %s\n", rj.n, rj.path)
+		w.printf("%d rejected rows written to %s\n", rj.n, rj.path)
 	} else if t.rejected() > shownRows {
-		fmt.Fprintln(w, "use --rejects FILE to get every rejected row with its reason")
+		w.println("use --rejects FILE to get every rejected row with its reason")
 	}
 }
 

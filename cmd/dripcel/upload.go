@@ -190,7 +190,7 @@ func (u *upload) printStop() {
 	if !u.stopped {
 		return
 	}
-	fmt.Fprintf(u.std.out, "stopped after row %d: the rows after it were not read or sent; "+
+	u.std.out.printf("stopped after row %d: any rows after it were not read or sent; "+
 		"run the same command again to send them (rows already accepted come back as duplicates)\n", u.lastRow)
 }
 
@@ -220,9 +220,9 @@ func (u *upload) check() error {
 			reason := strings.Join(problems, "; ")
 			u.rejects.add(rec, reason)
 			if shown < shownRows {
-				fmt.Fprintf(u.std.err, "%s: row %d: %s\n", u.in.name, rec.row, reason)
+				u.std.err.printf("%s: row %d: %s\n", u.in.name, rec.row, reason)
 			} else if shown == shownRows {
-				fmt.Fprintf(u.std.err, "%s: more invalid rows not shown (use --rejects FILE to get them all)\n", u.in.name)
+				u.std.err.printf("%s: more invalid rows not shown (use --rejects FILE to get them all)\n", u.in.name)
 			}
 			shown++
 		}
@@ -262,6 +262,10 @@ func (u *upload) send(ctx context.Context) error {
 	batch := make([]*record, 0, u.flags.batch)
 	sales := make([]dripcel.Sale, 0, u.flags.batch)
 	for eof := false; !eof; {
+		if u.interrupted.Load() {
+			u.stopped = true
+			return nil
+		}
 		batch, sales = batch[:0], sales[:0]
 		for len(batch) < cap(batch) {
 			rec, err := r.Next()
@@ -319,7 +323,7 @@ func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
 			}
 			if n == 0 {
 				u.interrupted.Store(true)
-				fmt.Fprintln(u.std.err, "\ninterrupted: finishing the batch in flight (Ctrl-C again to abandon it)")
+				u.std.err.println("\ninterrupted: finishing the batch in flight (Ctrl-C again to abandon it)")
 				continue
 			}
 			cancel()

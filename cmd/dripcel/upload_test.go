@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,7 +77,7 @@ func TestUploadFormats(t *testing.T) {
 				t.Errorf("summary line %q, want %q", got, "accepted 3")
 			}
 			reqs := srv.Requests()
-			if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "/sales" || reqs[0].Sales != 3 {
+			if len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].Path != "/sales" || reqs[0].Sales != 3 {
 				t.Errorf("requests %+v, want one POST /sales with 3 sales", reqs)
 			}
 			// Not a terminal: progress is plain lines.

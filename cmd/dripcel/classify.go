@@ -25,40 +25,23 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 	outcomes := make([]outcome, len(batch))
 	reasons := make([]string, len(batch))
 	var stop error
-	err := u.client.UploadSales(ctx, sales)
-	var upErr *dripcel.UploadError
-	switch {
-	case err == nil:
-	case errors.As(err, &upErr):
-		for _, be := range upErr.Batches {
-			switch {
-			case !be.Sent || stop != nil:
-				for i := be.First; i <= be.Last; i++ {
-					outcomes[i], reasons[i] = notSent, "not sent: "+cause(be.Err, stop)
-				}
-			case refused(be.Err):
-				for i := be.First; i <= be.Last; i++ {
-					if stop != nil {
-						outcomes[i], reasons[i] = notSent, "not sent: "+cause(be.Err, stop)
-						continue
-					}
-					outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
-				}
-			default:
-				reason := "failed: " + be.Err.Error()
-				if errors.Is(be.Err, context.Canceled) {
-					reason = "failed: abandoned by a second Ctrl-C; Dripcel may or may not have it"
-				}
-				for i := be.First; i <= be.Last; i++ {
-					outcomes[i], reasons[i] = failed, reason
-				}
-				stop = be.Err
-			}
-		}
-	default:
-		// Not expected: every row was checked before sending.
-		for i := range batch {
-			outcomes[i], reasons[i] = invalid, err.Error()
+	stopBatch := -1
+	for i, r := range u.sendPatiently(ctx, sales) {
+		switch {
+		case r.err == nil:
+			outcomes[i] = accepted
+		case stop != nil && r.batch == stopBatch:
+			// The rest of the request that stopped the upload.
+			outcomes[i], reasons[i] = failed, failure(r.err)
+		case !r.sent || stop != nil:
+			outcomes[i], reasons[i] = notSent, "not sent: "+cause(r.err, stop)
+		case refused(r.err):
+			outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
+		case errors.Is(r.err, dripcel.ErrRateLimited) && u.interrupted.Load():
+			outcomes[i], reasons[i] = notSent, "not sent: interrupted while pausing for Dripcel's rate limit"
+		default:
+			outcomes[i], reasons[i] = failed, failure(r.err)
+			stop, stopBatch = r.err, r.batch
 		}
 	}
 	sent := 0
@@ -77,9 +60,17 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 	return stop
 }
 
+// failure is the reason given for a row whose request failed.
+func failure(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "failed: abandoned by a second Ctrl-C; Dripcel may or may not have it"
+	}
+	return "failed: " + err.Error()
+}
+
 // classify sends one sale on its own and classes the answer.
 func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string, error) {
-	err := u.client.UploadSales(ctx, []dripcel.Sale{s})
+	err := u.sendPatiently(ctx, []dripcel.Sale{s})[0].err
 	switch {
 	case err == nil:
 		return accepted, "", nil
@@ -92,7 +83,7 @@ func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string,
 		errors.As(err, &apiErr)
 		return invalid, fmt.Sprintf("refused by Dripcel: %d %s", apiErr.StatusCode, apiErr.Message), nil
 	}
-	return failed, "failed: " + err.Error(), err
+	return failed, failure(err), err
 }
 
 // refused reports whether Dripcel refused the sales themselves (any 4xx

@@ -1,9 +1,11 @@
 package main_test
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 const threeSales = "campaign_id,cell,soldAt\nc1,27631231234,2025-10-14\nc1,27821234567,2025-10-14\nc1,27725550101,2025-10-14\n"
@@ -97,9 +99,32 @@ func TestExitCodes(t *testing.T) {
 	t.Run("3 rate limited", func(t *testing.T) {
 		srv := newServer(t)
 		srv.RateLimit(1, "")
-		r := runCLI(t, env(srv), "upload", "--retries", "0", writeFile(t, "sales.csv", threeSales))
+		r := runCLI(t, env(srv), "upload", "--retries", "0", "--rate-limit-wait", "0", writeFile(t, "sales.csv", threeSales))
 		r.wantCode(t, 3)
 		wantContains(t, "stderr", r.stderr, "429")
+	})
+	t.Run("0 after pausing for the rate limit", func(t *testing.T) {
+		srv := newServer(t)
+		// Two requests of two rows. The first passes (a 1 ms delay is the
+		// fake's way to let one request through before a fault); the second
+		// is answered 429 with Retry-After: 1, and the client does not
+		// retry it itself.
+		srv.Delay(1, time.Millisecond)
+		srv.RateLimit(1, "1")
+		path := writeFile(t, "sales.csv", threeSales+"c1,27845550199,2025-10-14\n")
+		r := runCLI(t, env(srv), "upload", "--retries", "0", "--batch-size", "2", path)
+		r.wantCode(t, 0)
+		wantContains(t, "stderr", r.stderr, "rate limited by Dripcel: pausing 1s before sending again")
+		if n := len(srv.Sales()); n != 4 {
+			t.Errorf("server holds %d sales, want 4", n)
+		}
+		var statuses []int
+		for _, req := range srv.Requests() {
+			statuses = append(statuses, req.Status)
+		}
+		if fmt.Sprint(statuses) != "[200 429 200]" {
+			t.Errorf("statuses %v, want [200 429 200]: only the refused request is sent again", statuses)
+		}
 	})
 	t.Run("3 no server", func(t *testing.T) {
 		srv := newServer(t)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/spf13/cobra"
@@ -26,6 +27,8 @@ type uploadFlags struct {
 	dryRun   bool
 	quiet    bool
 	batch    int
+	// rateLimitWait bounds the pauses for Dripcel's rate limit.
+	rateLimitWait time.Duration
 }
 
 func newUploadCmd(std streams) *cobra.Command {
@@ -103,6 +106,7 @@ Ctrl-C abandons the batch in flight.
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check and convert every row, send nothing (needs no key)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no progress (the summary is still printed)")
 	fl.IntVar(&f.batch, "batch-size", dripcel.DefaultBatchSize, "rows per request")
+	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
 	return cmd
 }
 
@@ -130,6 +134,12 @@ type upload struct {
 	lastRow     int
 	stopped     bool
 	interrupted atomic.Bool
+	// stop is closed by the first Ctrl-C, to end a rate-limit pause.
+	stop chan struct{}
+	// batches counts requests, to tell them apart; waited sums the
+	// rate-limit pauses.
+	batches int
+	waited  time.Duration
 }
 
 func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) error {
@@ -144,7 +154,10 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	if f.batch < 1 {
 		return usageError("--batch-size %d is below 1", f.batch)
 	}
-	u := &upload{std: std, flags: f, m: m, progress: newProgress(std.err, f.quiet)}
+	u := &upload{std: std, flags: f, m: m, progress: newProgress(std.err, f.quiet), stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer u.onInterrupt(cancel)()
 	if !f.dryRun {
 		// The key is checked before anything is read.
 		if u.client, err = f.client.newClient(dripcel.WithBatchSize(f.batch)); err != nil {
@@ -159,6 +172,10 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 		return err
 	}
 	err = u.check()
+	if errors.Is(err, errCheckInterrupted) {
+		_ = u.rejects.close()
+		return &exitError{code: exitInterrupt, err: err}
+	}
 	if err == nil && u.tally.count[invalid] == 0 && !f.dryRun {
 		err = u.send(ctx)
 	}
@@ -194,6 +211,9 @@ func (u *upload) printStop() {
 		"run the same command again to send them (rows already accepted come back as duplicates)\n", u.lastRow)
 }
 
+// errCheckInterrupted ends a check cut short by Ctrl-C.
+var errCheckInterrupted = errors.New("interrupted while checking the file; nothing was sent")
+
 // check reads every row and reports the malformed ones; nothing is sent.
 func (u *upload) check() error {
 	r, closer, err := u.in.open(u.m)
@@ -212,6 +232,9 @@ func (u *upload) check() error {
 		}
 		if err != nil {
 			return err
+		}
+		if u.interrupted.Load() {
+			return errCheckInterrupted
 		}
 		u.tally.read++
 		u.progress.add(1)
@@ -252,10 +275,6 @@ func (u *upload) send(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = closer.Close() }()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer u.onInterrupt(cancel)()
-
 	u.progress.start("uploading", u.tally.read)
 	defer u.progress.done()
 	u.tally = tally{}
@@ -323,6 +342,7 @@ func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
 			}
 			if n == 0 {
 				u.interrupted.Store(true)
+				close(u.stop)
 				u.std.err.println("\ninterrupted: finishing the batch in flight (Ctrl-C again to abandon it)")
 				continue
 			}

@@ -80,6 +80,9 @@ DRIPCEL_BASE_URL or --base-url sends requests to another address.
 	root.SetOut(std.out)
 	root.SetErr(std.err)
 	root.SetVersionTemplate("dripcel {{.Version}}\n")
+	// Shell completion stays available ("dripcel completion bash") but out
+	// of the command list, which is for reporting sales.
+	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})

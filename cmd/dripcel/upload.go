@@ -171,20 +171,19 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	if u.rejects, err = createRejects(f.rejects, u.in); err != nil {
 		return err
 	}
-	err = u.check()
-	if errors.Is(err, errCheckInterrupted) {
+	if err := u.check(); err != nil {
+		// The file cannot be read to the end: nothing was sent.
 		_ = u.rejects.close()
-		return &exitError{code: exitInterrupt, err: err}
+		if errors.Is(err, errCheckInterrupted) {
+			return &exitError{code: exitInterrupt, err: err}
+		}
+		return err
 	}
-	if err == nil && u.tally.count[invalid] == 0 && !f.dryRun {
+	if u.tally.count[invalid] == 0 && !f.dryRun {
 		err = u.send(ctx)
 	}
 	if cerr := u.rejects.close(); cerr != nil && err == nil {
 		err = &exitError{code: exitUsage, err: cerr}
-	}
-	var ee *exitError
-	if errors.As(err, &ee) && ee.code == exitUsage && u.tally.read == 0 {
-		return err // the file could not be read: there is nothing to sum up
 	}
 	u.tally.print(std.out, u.in.name, f.dryRun, u.rejects)
 	u.printStop()

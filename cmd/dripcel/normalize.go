@@ -77,7 +77,7 @@ func runNormalize(std streams, region string, args []string) error {
 		return &exitError{code: exitUsage, err: fmt.Errorf("writing standard output: %w", errors.Join(out.err, err))}
 	}
 	if bad > 0 {
-		return &exitError{code: exitRejected, err: fmt.Errorf("%d cells could not be converted", bad)}
+		return &exitError{code: exitRejected, err: fmt.Errorf("%s could not be converted", plural(bad, "cell"))}
 	}
 	return nil
 }

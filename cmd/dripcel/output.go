@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // printer writes messages and keeps the first write error, so that output
@@ -32,4 +33,12 @@ func (p *printer) Write(b []byte) (int, error) {
 	var n int
 	n, p.err = p.w.Write(b)
 	return n, p.err
+}
+
+// plural reads "1 row" or "3 rows".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

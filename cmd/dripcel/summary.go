@@ -52,10 +52,10 @@ func (t *tally) rejected() int {
 // print writes the summary. note is the line after the counts, if any.
 func (t *tally) print(w *printer, name string, dryRun bool, rj *rejects) {
 	if dryRun {
-		w.printf("%s: %d rows read, %d valid, %d invalid; nothing sent (--dry-run)\n",
-			name, t.read, t.read-t.count[invalid], t.count[invalid])
+		w.printf("%s: %s read, %d valid, %d invalid; nothing sent (--dry-run)\n",
+			name, plural(t.read, "row"), t.read-t.count[invalid], t.count[invalid])
 	} else {
-		w.printf("%s: %d rows read, %d sent\n", name, t.read, t.sent)
+		w.printf("%s: %s read, %d sent\n", name, plural(t.read, "row"), t.sent)
 	}
 	for o := range numOutcomes {
 		if dryRun && o != invalid {
@@ -71,7 +71,7 @@ func (t *tally) print(w *printer, name string, dryRun bool, rj *rejects) {
 		w.println()
 	}
 	if rj != nil {
-		w.printf("%d rejected rows written to %s\n", rj.n, rj.path)
+		w.printf("%s written to %s\n", plural(rj.n, "rejected row"), rj.path)
 	} else if t.rejected() > shownRows {
 		w.println("use --rejects FILE to get every rejected row with its reason")
 	}

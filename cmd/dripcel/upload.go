@@ -192,7 +192,7 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	}
 	switch {
 	case u.tally.count[invalid] > 0 && u.tally.sent == 0:
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d invalid rows; nothing was sent", u.in.name, u.tally.count[invalid])}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s; nothing was sent", u.in.name, plural(u.tally.count[invalid], "invalid row"))}
 	case u.interrupted.Load():
 		return &exitError{code: exitInterrupt, err: errors.New("interrupted")}
 	case u.tally.rejected() > 0:

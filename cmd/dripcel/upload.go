@@ -65,6 +65,14 @@ already has a sale with the same cell, campaign and soldAt date), campaign
 not found, invalid, or failed. The summary gives the counts and the first row
 numbers of each; --rejects FILE gets every row not accepted, in the input's
 format, with "row" and "reason" columns added, ready to fix and send again.
+(Dripcel does not say whether it stores the other rows of a batch it
+refuses; if it does, they come back as duplicates when sent again: they are
+in Dripcel either way. --batch-size 1 avoids the question, at the cost of
+one request a row.)
+
+When Dripcel's rate limit (about 50 requests a minute) still refuses a
+request after the retries, upload pauses and sends it again, for up to
+--rate-limit-wait in all.
 
 Row numbers are line numbers in CSV and JSON-lines files (the CSV header is
 row 1) and positions in a JSON array (the first object is row 1).

@@ -184,10 +184,19 @@ func TestFaults(t *testing.T) {
 	if err := c.Postback(short, s(1)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Delay: %v", err)
 	}
+	srv.Pass(1)
+	srv.Delay(1, 0)
+	srv.Fail(1, 500)
 	if err := c.Postback(ctx, s(1)); err != nil {
-		t.Errorf("after the faults: %v", err)
+		t.Errorf("Pass: %v", err)
 	}
-	if n := len(srv.Sales()); n != 1 {
-		t.Errorf("%d sales stored; faulted requests must store nothing", n)
+	if err := c.Postback(ctx, s(2)); err != nil {
+		t.Errorf("Delay 0: %v", err)
+	}
+	if err := c.Postback(ctx, s(3)); !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
+		t.Errorf("Fail after Pass: %v", err)
+	}
+	if n := len(srv.Sales()); n != 2 {
+		t.Errorf("%d sales stored, want 2; faulted requests must store nothing", n)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 const threeSales = "campaign_id,cell,soldAt\nc1,27631231234,2025-10-14\nc1,27821234567,2025-10-14\nc1,27725550101,2025-10-14\n"
@@ -105,11 +104,10 @@ func TestExitCodes(t *testing.T) {
 	})
 	t.Run("0 after pausing for the rate limit", func(t *testing.T) {
 		srv := newServer(t)
-		// Two requests of two rows. The first passes (a 1 ms delay is the
-		// fake's way to let one request through before a fault); the second
-		// is answered 429 with Retry-After: 1, and the client does not
-		// retry it itself.
-		srv.Delay(1, time.Millisecond)
+		// Two requests of two rows. The first passes; the second is
+		// answered 429 with Retry-After: 1, and the client does not retry
+		// it itself.
+		srv.Pass(1)
 		srv.RateLimit(1, "1")
 		path := writeFile(t, "sales.csv", threeSales+"c1,27845550199,2025-10-14\n")
 		r := runCLI(t, env(srv), "upload", "--retries", "0", "--batch-size", "2", path)

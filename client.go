@@ -202,7 +202,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), body)
 	if err != nil {
-		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, transport.Redact(transport.StripURLError(err), c.key))
+		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, transport.Redact(transport.StripURLError(err), c.key, r.rawQuery))
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")
@@ -213,7 +213,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		err = transport.Redact(transport.StripURLError(err), c.key)
+		// The pass-through error handler hands back the last response along
+		// with a context error; its body must still be closed.
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		err = transport.Redact(transport.StripURLError(err), c.key, r.rawQuery)
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: request failed",
 			slog.String("method", r.method), slog.String("path", r.path),
 			slog.Int("attempts", count.n), slog.Duration("elapsed", time.Since(start)),
@@ -241,10 +246,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 	if success && (!reply.Envelope || reply.OK) {
 		return nil
 	}
+	// Message and Code are the server's words: bounded and kept to one
+	// printable line, as they end up in the caller's logs.
 	apiErr := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    reply.Message,
-		Code:       reply.Code,
+		Message:    wire.Excerpt([]byte(reply.Message), maxBodyExcerpt),
+		Code:       wire.Excerpt([]byte(reply.Code), maxBodyExcerpt),
 		Method:     r.method,
 		URL:        transport.URL(&u),
 		Attempts:   count.n,
@@ -257,6 +264,13 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	if apiErr.Message == "" {
 		apiErr.Message = http.StatusText(resp.StatusCode)
+	}
+	// The retry layer stopped early because the wait asked for would end
+	// after the context's deadline: say so, so the caller can tell it from
+	// retries running out.
+	if apiErr.RetryAfter > 0 && apiErr.RetryAfter <= retry.MaxRetryAfter && retry.Status(resp.StatusCode) &&
+		count.n <= c.http.RetryMax && retry.PastDeadline(ctx, apiErr.RetryAfter) {
+		return fmt.Errorf("%w: the wait ends after the context deadline: %w", apiErr, context.DeadlineExceeded)
 	}
 	return apiErr
 }

@@ -202,6 +202,11 @@ func (c *Client) validate(s *Sale, index int) error {
 	if strings.TrimSpace(s.Cell) == "" {
 		return &ValidationError{Index: index, Field: "cell", Reason: "is required"}
 	}
+	// Dripcel reads soldAt as YYYY-MM-DD: a year outside 1-9999 would be
+	// sent in a form it cannot read.
+	if y := s.SoldAt.Year(); !s.SoldAt.IsZero() && (y < 1 || y > 9999) {
+		return &ValidationError{Index: index, Field: "soldAt", Reason: fmt.Sprintf("year %d is outside 1-9999", y)}
+	}
 	if s.SaleValue != nil && !wire.ValidValue(*s.SaleValue) {
 		return &ValidationError{Index: index, Field: "saleValue",
 			Reason: fmt.Sprintf("must be a finite number, not %v", *s.SaleValue)}

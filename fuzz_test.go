@@ -25,7 +25,7 @@ import (
 // retries and no network.
 func fuzzClient(t *testing.T, rt roundTripFunc) *dripcel.Client {
 	t.Helper()
-	c, err := dripcel.NewClient(canaryKey, dripcel.WithBaseURL("http://dripcel.invalid"),
+	c, err := dripcel.NewClient(leakKey, dripcel.WithBaseURL("http://dripcel.invalid"),
 		dripcel.WithHTTPClient(&http.Client{Transport: rt}), dripcel.WithMaxRetries(0))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func FuzzResponse(f *testing.F) {
 			return &http.Response{StatusCode: code, Request: req, Header: http.Header{"Retry-After": {retryAfter}},
 				Body: io.NopCloser(bytes.NewReader(body))}, nil
 		})
-		err := c.Postback(context.Background(), testSale())
+		err := c.Postback(context.Background(), faultSale())
 
 		var env struct {
 			OK *bool `json:"ok"`
@@ -95,7 +95,7 @@ func FuzzResponse(f *testing.F) {
 		if len(msg) > 1024 || strings.ContainsAny(msg, "\r\n") || !utf8.ValidString(msg) {
 			t.Fatalf("%d %q: error is %d bytes, or not one valid line: %q", code, body, len(msg), msg)
 		}
-		if strings.Contains(msg, canaryMark) || strings.Contains(msg, canaryCell) {
+		if strings.Contains(msg, leakMark) || strings.Contains(msg, leakCell) {
 			t.Fatalf("error leaks the key or the cell: %q", msg)
 		}
 	})
@@ -155,7 +155,7 @@ func fromQuery(t *testing.T, raw string) wireSale {
 	if err != nil {
 		t.Fatalf("query %q: %v", raw, err)
 	}
-	if len(q["key"]) != 1 || q.Get("key") != canaryKey {
+	if len(q["key"]) != 1 || q.Get("key") != leakKey {
 		t.Fatalf("query %q: key parameter %q", raw, q["key"])
 	}
 	var w wireSale
@@ -250,7 +250,7 @@ func FuzzSaleEncoding(f *testing.F) {
 		if errPost != nil || errUp != nil || len(sent) != 2 {
 			t.Fatalf("sale %+v: Postback %v, UploadSales %v, %d requests", s, errPost, errUp, len(sent))
 		}
-		if got := sent[1].Header.Get("Authorization"); got != "Bearer "+canaryKey {
+		if got := sent[1].Header.Get("Authorization"); got != "Bearer "+leakKey {
 			t.Fatalf("upload Authorization = %q", got)
 		}
 		checkWire(t, s, fromQuery(t, sent[0].URL.RawQuery), func(s string) string { return s })

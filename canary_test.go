@@ -1,16 +1,13 @@
 package dripcel_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,24 +49,6 @@ var faultCalls = []faultCall{
 	}},
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // attemptCounter counts the attempts the retry layer makes (the round
 // trips below it) and can run a hook after each one.
 type attemptCounter struct {
@@ -90,7 +69,7 @@ func (ct *attemptCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 // rig is a client under test with everything the security checks look at.
 type rig struct {
 	client   *dripcel.Client
-	logs     *syncBuffer
+	logs     *logBuffer
 	attempts *attemptCounter
 }
 
@@ -107,11 +86,10 @@ func newRig(t *testing.T, baseURL string, opts ...dripcel.Option) *rig {
 // newRigTransport is newRig over the given transport.
 func newRigTransport(t *testing.T, baseURL string, base http.RoundTripper, opts ...dripcel.Option) *rig {
 	t.Helper()
-	r := &rig{logs: &syncBuffer{}, attempts: &attemptCounter{base: base}}
-	logger := slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := &rig{logs: &logBuffer{}, attempts: &attemptCounter{base: base}}
 	all := append([]dripcel.Option{
 		dripcel.WithBaseURL(baseURL),
-		dripcel.WithLogger(logger),
+		dripcel.WithLogger(r.logs.logger()),
 		dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond),
 		dripcel.WithHTTPClient(&http.Client{Transport: r.attempts}),
 	}, opts...)
@@ -168,6 +146,22 @@ func walkErrors(err error, fn func(error)) {
 			walkErrors(e, fn)
 		}
 	}
+}
+
+// expectErr fails the test unless err is nil exactly when ok is true, and
+// reports whether there is an error left to examine.
+func expectErr(t *testing.T, err error, ok bool) bool {
+	t.Helper()
+	if ok {
+		if err != nil {
+			t.Fatalf("err = %v, want nil", err)
+		}
+		return false
+	}
+	if err == nil {
+		t.Fatal("err = nil, want an error")
+	}
+	return true
 }
 
 // sentinels are every sentinel a call can match.

@@ -104,14 +104,8 @@ func (want outcome) check(t *testing.T, err error, got []seen) {
 			t.Errorf("second request came %s after the first; Retry-After asked for %s", gap, want.minGap)
 		}
 	}
-	if want.ok {
-		if err != nil {
-			t.Fatalf("err = %v, want nil", err)
-		}
+	if !expectErr(t, err, want.ok) {
 		return
-	}
-	if err == nil {
-		t.Fatal("err = nil, want an error")
 	}
 	checkSentinel(t, err, want.sentinel)
 	var ue *dripcel.UploadError

@@ -143,10 +143,13 @@ type wireSale struct {
 	CampaignID, SendID, ClickID, Cell, SoldAt, SaleValue *string
 }
 
-func (w wireSale) get(name string) *string {
-	return map[string]*string{"campaign_id": w.CampaignID, "send_id": w.SendID, "click_id": w.ClickID,
-		"cell": w.Cell, "soldAt": w.SoldAt, "saleValue": w.SaleValue}[name]
+// fields maps each wire name to its field in w.
+func (w *wireSale) fields() map[string]**string {
+	return map[string]**string{"campaign_id": &w.CampaignID, "send_id": &w.SendID, "click_id": &w.ClickID,
+		"cell": &w.Cell, "soldAt": &w.SoldAt, "saleValue": &w.SaleValue}
 }
+
+func (w wireSale) get(name string) *string { return *w.fields()[name] }
 
 // fromQuery reads a postback query with url.ParseQuery.
 func fromQuery(t *testing.T, raw string) wireSale {
@@ -159,8 +162,7 @@ func fromQuery(t *testing.T, raw string) wireSale {
 		t.Fatalf("query %q: key parameter %q", raw, q["key"])
 	}
 	var w wireSale
-	for name, p := range map[string]**string{"campaign_id": &w.CampaignID, "send_id": &w.SendID,
-		"click_id": &w.ClickID, "cell": &w.Cell, "soldAt": &w.SoldAt, "saleValue": &w.SaleValue} {
+	for name, p := range w.fields() {
 		if vs, ok := q[name]; ok {
 			if len(vs) != 1 {
 				t.Fatalf("query %q: %s sent %d times", raw, name, len(vs))
@@ -183,29 +185,19 @@ func fromJSON(t *testing.T, body []byte) wireSale {
 		t.Fatalf("body %q: %v", body, err)
 	}
 	var w wireSale
+	fields := w.fields()
 	for name, raw := range sales[0] {
-		var s string
-		if name == "saleValue" {
-			s = string(raw)
-		} else if err := json.Unmarshal(raw, &s); err != nil {
-			t.Fatalf("body %q: %s: %v", body, name, err)
-		}
-		switch name {
-		case "campaign_id":
-			w.CampaignID = &s
-		case "send_id":
-			w.SendID = &s
-		case "click_id":
-			w.ClickID = &s
-		case "cell":
-			w.Cell = &s
-		case "soldAt":
-			w.SoldAt = &s
-		case "saleValue":
-			w.SaleValue = &s
-		default:
+		p, ok := fields[name]
+		if !ok {
 			t.Fatalf("body %q: unknown field %q", body, name)
 		}
+		s := string(raw) // saleValue is a number
+		if name != "saleValue" {
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatalf("body %q: %s: %v", body, name, err)
+			}
+		}
+		*p = &s
 	}
 	return w
 }

@@ -14,16 +14,16 @@ import (
 	"github.com/dripcel-go/dripcel"
 )
 
-// recordingServer records the sales of every upload body it is sent, as
+// bodyRecorder records the sales of every upload body it is sent, as
 // click IDs, and the body sizes.
-type recordingServer struct {
+type bodyRecorder struct {
 	mu      sync.Mutex
 	batches [][]string
 	cells   []string
 	sizes   []int
 }
 
-func (rs *recordingServer) start(t *testing.T) *httptest.Server {
+func (rs *bodyRecorder) start(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var batch []struct {
@@ -59,7 +59,7 @@ func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 			SendID: strings.Repeat("x", 1000)}
 	}
 	for _, stream := range []bool{false, true} {
-		rs := &recordingServer{}
+		rs := &bodyRecorder{}
 		srv := rs.start(t)
 		c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0))
 		if err != nil {
@@ -102,7 +102,7 @@ func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 
 // A single sale larger than MaxBatchBytes still goes, alone.
 func TestOversizedSaleIsSentAlone(t *testing.T) {
-	rs := &recordingServer{}
+	rs := &bodyRecorder{}
 	srv := rs.start(t)
 	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0))
 	if err != nil {
@@ -128,7 +128,7 @@ func TestOversizedSaleIsSentAlone(t *testing.T) {
 // converted cells of the first sales from validation; past that cache the
 // cells are converted again as they are sent. Both must send the same.
 func TestCellRegionConvertsEveryCell(t *testing.T) {
-	rs := &recordingServer{}
+	rs := &bodyRecorder{}
 	srv := rs.start(t)
 	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0),
 		dripcel.WithCellRegion("ZA"), dripcel.WithBatchSize(1000))

@@ -14,7 +14,7 @@
 //
 // The API key never appears in an error, a log line or a printed value.
 //
-// Dripcel's documentation: https://docs.dripcel.com (Sales).
+// The API is described on the "Sales" page of Dripcel's API documentation.
 package dripcel
 
 import (
@@ -129,7 +129,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 // needs from the caller's client, which it never modifies, and puts the key
 // on requests in its transport.
 func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
-	var rt http.RoundTripper = http.DefaultTransport
+	rt := http.DefaultTransport
 	hc := &http.Client{Timeout: cfg.timeout}
 	if cfg.httpClient != nil {
 		if cfg.httpClient.Transport != nil {
@@ -230,7 +230,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
 	if err != nil {
-		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, transport.Redact(transport.StripURLError(err), c.key))
+		return fmt.Errorf("dripcel: %s %s: %w", r.method, r.path, transport.Redact(transport.StripURLError(err), c.key, r.rawQuery))
 	}
 	// Canonical keys and values built once: Header.Set would allocate
 	// both on every request. net/http never modifies header values.
@@ -249,7 +249,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		err = transport.Redact(transport.StripURLError(err), c.key)
+		// The pass-through error handler hands back the last response along
+		// with a context error; its body must still be closed.
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		err = transport.Redact(transport.StripURLError(err), c.key, r.rawQuery)
 		if debug {
 			c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: request failed",
 				slog.String("method", r.method), slog.String("path", r.path),
@@ -280,10 +285,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	u := *c.base
 	u.Path += r.path
+	// Message and Code are the server's words: bounded and kept to one
+	// printable line, as they end up in the caller's logs.
 	apiErr := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    reply.Message,
-		Code:       reply.Code,
+		Message:    wire.Excerpt([]byte(reply.Message), maxBodyExcerpt),
+		Code:       wire.Excerpt([]byte(reply.Code), maxBodyExcerpt),
 		Method:     r.method,
 		URL:        transport.URL(&u),
 		Attempts:   count.n,
@@ -297,6 +304,13 @@ func (c *Client) do(ctx context.Context, r request) error {
 	if apiErr.Message == "" {
 		apiErr.Message = http.StatusText(resp.StatusCode)
 	}
+	// The retry layer stopped early because the wait asked for would end
+	// after the context's deadline: say so, so the caller can tell it from
+	// retries running out.
+	if apiErr.RetryAfter > 0 && apiErr.RetryAfter <= retry.MaxRetryAfter && retry.Status(resp.StatusCode) &&
+		count.n <= c.http.RetryMax && retry.PastDeadline(ctx, apiErr.RetryAfter) {
+		return fmt.Errorf("%w: the wait ends after the context deadline: %w", apiErr, context.DeadlineExceeded)
+	}
 	return apiErr
 }
 
@@ -306,7 +320,9 @@ func (c *Client) do(ctx context.Context, r request) error {
 // answer from Dripcel is a dozen bytes, and io.ReadAll's growing buffer cost
 // more than the rest of reading the response.
 func readReply(resp *http.Response) []byte {
-	if n := resp.ContentLength; n >= 0 && n <= maxBodyRead {
+	// Zero is left to the general path: a RoundTripper that builds its own
+	// responses (a test mock) may leave ContentLength zero with a body.
+	if n := resp.ContentLength; n > 0 && n <= maxBodyRead {
 		buf := make([]byte, n)
 		k, err := io.ReadFull(resp.Body, buf)
 		if err == nil {

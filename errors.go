@@ -29,7 +29,9 @@ var (
 
 	// ErrRateLimited: Dripcel answered 429 and either the retries ran out or
 	// it asked for a wait longer than the client will hold a call open (see
-	// APIError.RetryAfter for when to try again).
+	// APIError.RetryAfter for when to try again). When the wait would end
+	// after the context's deadline, the call fails at once and the error
+	// also matches context.DeadlineExceeded.
 	ErrRateLimited = errors.New("dripcel: rate limited")
 
 	// ErrInvalidSale: a sale failed validation before anything was sent.

@@ -113,7 +113,8 @@ func WithMaxRetries(n int) Option {
 
 // WithRetryWait bounds the backoff between attempts: it starts near min and
 // grows exponentially, with jitter, up to max. A Retry-After from the server
-// is obeyed above max, up to 60 seconds.
+// is obeyed above max, up to 60 seconds; one that would end after the
+// context's deadline fails the call at once instead.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
 	return func(c *config) error {
 		if minWait < 0 || maxWait < 0 {

@@ -144,6 +144,12 @@ func (c *Client) validateAll(sales []Sale) ([]string, error) {
 	return cells, nil
 }
 
+// validate checks one sale; index is -1 outside an upload.
+func (c *Client) validate(s *Sale, index int) error {
+	_, err := c.check(s, index)
+	return err
+}
+
 // check validates one sale and returns its cell as it goes on the wire;
 // index is -1 outside an upload.
 func (c *Client) check(s *Sale, index int) (string, error) {
@@ -152,6 +158,11 @@ func (c *Client) check(s *Sale, index int) (string, error) {
 	}
 	if strings.TrimSpace(s.Cell) == "" {
 		return "", &ValidationError{Index: index, Field: "cell", Reason: "is required"}
+	}
+	// Dripcel reads soldAt as YYYY-MM-DD: a year outside 1-9999 would be
+	// sent in a form it cannot read.
+	if y := s.SoldAt.Year(); !s.SoldAt.IsZero() && (y < 1 || y > 9999) {
+		return "", &ValidationError{Index: index, Field: "soldAt", Reason: fmt.Sprintf("year %d is outside 1-9999", y)}
 	}
 	if s.SaleValue != nil && !wire.ValidValue(*s.SaleValue) {
 		return "", &ValidationError{Index: index, Field: "saleValue",

@@ -35,9 +35,16 @@ func (s *Server) RateLimit(n int, retryAfter string) {
 
 // Delay holds each of the next n requests for d before answering it
 // normally. A held request ends early if the client gives up or the server
-// is closed. Use a long d to simulate a server that hangs.
+// is closed. Use a long d to simulate a server that hangs. A d of zero or
+// less is Pass.
 func (s *Server) Delay(n int, d time.Duration) {
-	s.inject(&fault{count: n, delay: d})
+	s.inject(&fault{count: n, delay: max(d, 0)})
+}
+
+// Pass answers the next n requests normally. Put it before another fault to
+// let some requests through first: Pass(2) then Fail(1, 503) fails the third.
+func (s *Server) Pass(n int) {
+	s.inject(&fault{count: n})
 }
 
 // Drop closes the connection of each of the next n requests without
@@ -92,6 +99,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *fault, re
 			panic(http.ErrAbortHandler)
 		}
 		return false
+	case f.status == 0:
+		return false // Pass, or a Delay of zero
 	}
 	if f.retryAfter != "" {
 		w.Header().Set("Retry-After", f.retryAfter)

@@ -40,20 +40,38 @@ func Status(code int) bool {
 }
 
 // CheckRetry is a retryablehttp.CheckRetry.
+//
+// A final answer (any status that is not retried) stands even when ctx ended
+// as it arrived: a 200 means Dripcel took the sale, and reporting the
+// context's error instead would make the caller send it again.
+//
+// A Retry-After the context's deadline cannot wait out stops the retries at
+// once, rather than sleeping until the deadline to fail anyway; the caller
+// sees the rate-limit answer together with the deadline.
 func (p Policy) CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
 		return transportRetryable(err), nil
 	}
 	if !Status(resp.StatusCode) {
 		return false, nil
 	}
-	if d, ok := p.RetryAfter(resp); ok && d > MaxRetryAfter {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if d, ok := p.RetryAfter(resp); ok && (d > MaxRetryAfter || PastDeadline(ctx, d)) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// PastDeadline reports whether waiting d would take the call past ctx's
+// deadline.
+func PastDeadline(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && d > 0 && time.Until(deadline) < d
 }
 
 // transportRetryable reports whether a failed round trip may succeed when

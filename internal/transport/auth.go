@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -58,6 +59,12 @@ func (a *Auth) init() {
 // copy that carries the key.
 func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !strings.EqualFold(req.URL.Scheme, a.Scheme) || !strings.EqualFold(req.URL.Host, a.Host) {
+		// net/http sets Referer on a redirect to the URL it came from, and
+		// a postback URL holds the customer's cell: another host gets neither.
+		if req.Header.Get("Referer") != "" {
+			req = req.Clone(req.Context())
+			req.Header.Del("Referer")
+		}
 		return a.roundTrip(req)
 	}
 	// A shallow copy, not req.Clone: only the part that changes (the URL or
@@ -86,27 +93,43 @@ func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
 func (a *Auth) roundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := a.Base.RoundTrip(req)
 	if err != nil {
-		err = Redact(err, a.Key)
+		// A transport error may quote what the server sent, and a server
+		// that echoes the request line sends back the query: the key and
+		// the customer's cell.
+		err = Redact(err, a.Key, req.URL.RawQuery)
 	}
 	return resp, err
 }
 
-// Redact returns err unchanged when its message does not hold key (raw or
-// query-escaped). Otherwise it returns an error with the key replaced that
-// keeps only what callers test for: timeouts and context errors. The original
-// is dropped from the chain on purpose, since unwrapping it would give the
-// key back.
-func Redact(err error, key string) error {
-	if err == nil || key == "" {
-		return err
+// Redact returns err unchanged when its message holds none of secrets (each
+// raw or query-escaped). Otherwise it returns an error with them replaced
+// that keeps only what callers test for: timeouts and context errors. The
+// original is dropped from the chain on purpose, since unwrapping it would
+// give the secrets back. Longer secrets are replaced first, so a query
+// string that holds the key goes as a whole.
+func Redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
 	}
 	msg := err.Error()
-	escaped := url.QueryEscape(key)
-	if !strings.Contains(msg, key) && !strings.Contains(msg, escaped) {
+	var forms []string
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		for _, f := range []string{s, url.QueryEscape(s)} {
+			if strings.Contains(msg, f) {
+				forms = append(forms, f)
+			}
+		}
+	}
+	if len(forms) == 0 {
 		return err
 	}
-	msg = strings.ReplaceAll(msg, key, "REDACTED")
-	msg = strings.ReplaceAll(msg, escaped, "REDACTED")
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		msg = strings.ReplaceAll(msg, f, "REDACTED")
+	}
 	r := &redacted{msg: msg}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -108,7 +109,9 @@ func Excerpt(body []byte, max int) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '\n' || r == '\r' || r == '\t':
 			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f:
+		case !unicode.IsGraphic(r):
+			// Other controls, line and paragraph separators and bidi
+			// overrides would break a log line or disguise what follows.
 		default:
 			b.WriteRune(r)
 		}

@@ -1,0 +1,144 @@
+package main_test
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+)
+
+const threeSales = "campaign_id,cell,soldAt\nc1,27631231234,2025-10-14\nc1,27821234567,2025-10-14\nc1,27725550101,2025-10-14\n"
+
+func TestExitCodes(t *testing.T) {
+	t.Run("0 all accepted", func(t *testing.T) {
+		srv := newServer(t)
+		runCLI(t, env(srv), "upload", writeFile(t, "sales.csv", threeSales)).wantCode(t, 0)
+	})
+	t.Run("1 some refused", func(t *testing.T) {
+		srv := newServer(t)
+		path := writeFile(t, "sales.csv", threeSales)
+		runCLI(t, env(srv), "upload", path).wantCode(t, 0)
+		r := runCLI(t, env(srv), "upload", path)
+		r.wantCode(t, 1)
+		if got := summaryLine(t, r.stdout, "duplicates"); got != "duplicates 3 rows 2, 3, 4" {
+			t.Errorf("summary %q", got)
+		}
+	})
+	t.Run("1 a row the server finds invalid", func(t *testing.T) {
+		srv := newServer(t)
+		// Without --region the cell goes as written, and the server cannot
+		// read it: the batch is refused with 400, and row 3 alone is invalid.
+		rejects := filepath.Join(t.TempDir(), "rejects.csv")
+		path := writeFile(t, "sales.csv", "campaign_id,cell\nc1,27631231234\nc1,12345\nc1,27821234567\n")
+		r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)
+		r.wantCode(t, 1)
+		if got := summaryLine(t, r.stdout, "invalid"); got != "invalid 1 row 3" {
+			t.Errorf("summary %q", got)
+		}
+		if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 2" {
+			t.Errorf("summary %q", got)
+		}
+		want := "campaign_id,cell,row,reason\nc1,12345,3,refused by Dripcel: 400 Invalid cell\n"
+		if got := readFile(t, rejects); got != want {
+			t.Errorf("rejects %q, want %q", got, want)
+		}
+	})
+	t.Run("2 usage", func(t *testing.T) {
+		srv := newServer(t)
+		path := writeFile(t, "sales.csv", threeSales)
+		for _, args := range [][]string{
+			{"upload"},
+			{"upload", path, path},
+			{"upload", "--no-such-flag", path},
+			{"upload", "--batch-size", "0", path},
+			{"upload", "--format", "xml", path},
+			{"upload", "--base-url", "ftp://example.invalid", path},
+			{"upload", "--rejects", path, path},
+			{"upload", "--rejects", filepath.Join(t.TempDir(), "no", "such", "dir.csv"), path},
+			{"no-such-command"},
+		} {
+			r := runCLI(t, env(srv), args...)
+			if r.code != 2 {
+				t.Errorf("dripcel %v: exit code %d, want 2\n%s", args, r.code, r.stderr)
+			}
+		}
+		if n := len(srv.Requests()); n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+		if got := readFile(t, path); got != threeSales {
+			t.Errorf("the input was overwritten: %q", got)
+		}
+	})
+	t.Run("3 wrong key", func(t *testing.T) {
+		srv := newServer(t)
+		rejects := filepath.Join(t.TempDir(), "rejects.csv")
+		e := map[string]string{"DRIPCEL_API_KEY": "canary-not-the-key-7f3a", "DRIPCEL_BASE_URL": srv.URL}
+		r := runCLI(t, e, "upload", "--batch-size", "2", "--rejects", rejects, writeFile(t, "sales.csv", threeSales))
+		r.wantCode(t, 3)
+		wantContains(t, "stderr", r.stderr, "upload stopped", "401 Unauthorized")
+		if got := summaryLine(t, r.stdout, "failed"); got != "failed 2 rows 2, 3" {
+			t.Errorf("summary %q", got)
+		}
+		wantContains(t, "stdout", r.stdout, "stopped after row 3: any rows after it were not read or sent")
+		if n := len(srv.Requests()); n != 1 {
+			t.Errorf("%d requests after a 401, want 1", n)
+		}
+		wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,failed: dripcel: POST "+srv.URL+"/sales: 401 Unauthorized")
+	})
+	t.Run("3 service failing", func(t *testing.T) {
+		srv := newServer(t)
+		srv.Fail(1, http.StatusServiceUnavailable)
+		r := runCLI(t, env(srv), "upload", "--retries", "0", "--batch-size", "2", writeFile(t, "sales.csv", threeSales))
+		r.wantCode(t, 3)
+		wantContains(t, "stderr", r.stderr, "503 Service Unavailable")
+		if n := len(srv.Sales()); n != 0 {
+			t.Errorf("%d sales stored after the upload stopped", n)
+		}
+	})
+	t.Run("3 rate limited", func(t *testing.T) {
+		srv := newServer(t)
+		srv.RateLimit(1, "")
+		r := runCLI(t, env(srv), "upload", "--retries", "0", "--rate-limit-wait", "0", writeFile(t, "sales.csv", threeSales))
+		r.wantCode(t, 3)
+		wantContains(t, "stderr", r.stderr, "429")
+	})
+	t.Run("0 after pausing for the rate limit", func(t *testing.T) {
+		srv := newServer(t)
+		// Two requests of two rows. The first passes; the second is
+		// answered 429 with Retry-After: 1, and the client does not retry
+		// it itself.
+		srv.Pass(1)
+		srv.RateLimit(1, "1")
+		path := writeFile(t, "sales.csv", threeSales+"c1,27845550199,2025-10-14\n")
+		r := runCLI(t, env(srv), "upload", "--retries", "0", "--batch-size", "2", path)
+		r.wantCode(t, 0)
+		wantContains(t, "stderr", r.stderr, "rate limited by Dripcel: pausing 1s before sending again")
+		if n := len(srv.Sales()); n != 4 {
+			t.Errorf("server holds %d sales, want 4", n)
+		}
+		var statuses []int
+		for _, req := range srv.Requests() {
+			statuses = append(statuses, req.Status)
+		}
+		if fmt.Sprint(statuses) != "[200 429 200]" {
+			t.Errorf("statuses %v, want [200 429 200]: only the refused request is sent again", statuses)
+		}
+	})
+	t.Run("3 no server", func(t *testing.T) {
+		srv := newServer(t)
+		url := srv.URL
+		srv.Close()
+		r := runCLI(t, map[string]string{"DRIPCEL_API_KEY": "canary-key-5b1e", "DRIPCEL_BASE_URL": url},
+			"upload", "--retries", "0", writeFile(t, "sales.csv", threeSales))
+		r.wantCode(t, 3)
+		wantContains(t, "stderr", r.stderr, "upload stopped")
+	})
+	t.Run("--base-url wins over DRIPCEL_BASE_URL", func(t *testing.T) {
+		srv := newServer(t)
+		e := map[string]string{"DRIPCEL_API_KEY": srv.Key, "DRIPCEL_BASE_URL": "http://127.0.0.1:1"}
+		runCLI(t, e, "upload", "--base-url", srv.URL, writeFile(t, "sales.csv", threeSales)).wantCode(t, 0)
+		if n := len(srv.Sales()); n != 3 {
+			t.Errorf("%d sales stored, want 3", n)
+		}
+	})
+}

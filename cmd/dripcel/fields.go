@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dripcel-go/dripcel"
+)
+
+// field is one of a sale's fields, named on the wire as in wireNames.
+type field int
+
+const (
+	fCampaign field = iota
+	fSendID
+	fClickID
+	fCell
+	fSoldAt
+	fValue
+	numFields
+)
+
+var wireNames = [numFields]string{"campaign_id", "send_id", "click_id", "cell", "soldAt", "saleValue"}
+
+func (f field) String() string { return wireNames[f] }
+
+// value is one field of one input row.
+type value struct {
+	s       string
+	present bool // the column or key exists (a blank cell is present)
+	badType string
+}
+
+// mapping says where each field comes from.
+type mapping struct {
+	// columns are the column or key names read for each field.
+	columns [numFields]string
+	// mapped marks fields named by --map.
+	mapped [numFields]bool
+	// campaign is --campaign: the campaign of every row.
+	campaign string
+	// region is --region: the region local cells are read in.
+	region string
+}
+
+// newMapping reads --map entries ("cell=Phone", or several joined by commas).
+func newMapping(entries []string, campaign, region string) (*mapping, error) {
+	m := &mapping{columns: wireNames, campaign: strings.TrimSpace(campaign)}
+	for _, entry := range entries {
+		for part := range strings.SplitSeq(entry, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, column, ok := strings.Cut(part, "=")
+			name, column = strings.TrimSpace(name), strings.TrimSpace(column)
+			if !ok || column == "" {
+				return nil, usageError("--map %q: want FIELD=COLUMN, e.g. cell=Phone", part)
+			}
+			f, ok := fieldNamed(name)
+			if !ok {
+				return nil, usageError("--map %q: unknown field %q (fields are %s)", part, name, strings.Join(wireNames[:], ", "))
+			}
+			m.columns[f], m.mapped[f] = column, true
+		}
+	}
+	if region != "" {
+		r, err := checkRegion(region)
+		if err != nil {
+			return nil, err
+		}
+		m.region = r
+	}
+	return m, nil
+}
+
+// checkRegion upper-cases region and checks that it is known.
+func checkRegion(region string) (string, error) {
+	r := strings.ToUpper(strings.TrimSpace(region))
+	// An empty cell is refused after the region is checked, so any other
+	// error means the region is unknown.
+	if _, err := dripcel.ToInternational("", r); err != nil && !errors.Is(err, dripcel.ErrInvalidCell) {
+		return "", usageError("--region %q is not a known region (use an ISO 3166 code such as ZA)", region)
+	}
+	return r, nil
+}
+
+func fieldNamed(name string) (field, bool) {
+	for f := range numFields {
+		if strings.EqualFold(wireNames[f], name) {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// required reports whether rows must carry f.
+func (m *mapping) required(f field) bool {
+	return f == fCell || (f == fCampaign && m.campaign == "")
+}
+
+// describe names f and, when --map renamed it, its column:
+// `saleValue (column "Amount")`.
+func (m *mapping) describe(f field) string {
+	if m.mapped[f] {
+		return fmt.Sprintf("%s (column %q)", f, m.columns[f])
+	}
+	return f.String()
+}
+
+// sale builds the sale of one row, or says everything wrong with it.
+func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
+	var problems []string
+	get := func(f field) string {
+		v := vals[f]
+		if v.badType != "" {
+			problems = append(problems, fmt.Sprintf("%s is %s, not a string or number", m.describe(f), v.badType))
+			return ""
+		}
+		s := strings.TrimSpace(v.s)
+		if s == "" && m.required(f) {
+			if v.present {
+				problems = append(problems, m.describe(f)+" is empty")
+			} else {
+				problems = append(problems, m.describe(f)+" is missing")
+			}
+		}
+		return s
+	}
+	s := dripcel.Sale{
+		CampaignID: get(fCampaign),
+		SendID:     get(fSendID),
+		ClickID:    get(fClickID),
+		Cell:       get(fCell),
+	}
+	if m.campaign != "" {
+		s.CampaignID = m.campaign
+	}
+	if s.Cell != "" && m.region != "" {
+		cell, err := dripcel.ToInternational(s.Cell, m.region)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q is not a valid %s number", m.describe(fCell), s.Cell, m.region))
+		}
+		s.Cell = cell
+	}
+	if raw := get(fSoldAt); raw != "" {
+		t, err := parseSoldAt(raw)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q %v", m.describe(fSoldAt), raw, err))
+		}
+		s.SoldAt = t
+	}
+	if raw := get(fValue); raw != "" {
+		v, err := parseValue(raw)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q %v", m.describe(fValue), raw, err))
+		}
+		s.SaleValue = v
+	}
+	return s, problems
+}
+
+// soldAtLayouts are the forms Dripcel documents for soldAt.
+var soldAtLayouts = []string{"2006-01-02", "2006-01-02 15:04:05"}
+
+// parseSoldAt reads a soldAt value. The time is read as a clock time
+// without zone (UTC stands in) and is sent back as written: the library
+// formats it in its own location.
+func parseSoldAt(s string) (time.Time, error) {
+	for _, layout := range soldAtLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("is not a date (want YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)")
+}
+
+// parseValue reads a saleValue: a plain decimal number.
+func parseValue(s string) (*float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil, errors.New("is not a number")
+	}
+	return &v, nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// format is the shape of a sales file.
+type format int
+
+const (
+	formatAuto format = iota
+	formatCSV
+	formatJSON  // a JSON array of objects
+	formatLines // JSON lines: one object a line
+)
+
+func (f format) String() string {
+	return [...]string{"auto", "csv", "json", "jsonl"}[f]
+}
+
+func parseFormat(s string) (format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return formatAuto, nil
+	case "csv":
+		return formatCSV, nil
+	case "json":
+		return formatJSON, nil
+	case "jsonl", "ndjson", "json-lines", "lines":
+		return formatLines, nil
+	}
+	return 0, usageError("--format %q: want csv, json or jsonl", s)
+}
+
+// utf8BOM starts files saved by Excel and Notepad as "UTF-8".
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// input is a sales file that can be read from the start more than once:
+// once to check every row, once to send them.
+type input struct {
+	name   string // as shown in messages: the path, or "stdin"
+	path   string // the file read
+	temp   bool   // path is a copy of stdin, removed by close
+	format format
+}
+
+// openInput checks that name can be read and settles its format. Standard
+// input ("-") is copied to a temporary file first, so that it too can be
+// checked in full before anything is sent, in bounded memory.
+func openInput(name string, stdin io.Reader, forced format) (*input, error) {
+	in := &input{name: name, path: name}
+	if name == "-" {
+		in.name = "stdin"
+		f, err := os.CreateTemp("", "dripcel-stdin-*")
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("stdin: copying to a temporary file: %w", err)}
+		}
+		in.path, in.temp = f.Name(), true
+		_, err = io.Copy(f, stdin)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			in.close()
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("stdin: %w", err)}
+		}
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", in.name, unwrapPath(err))}
+	}
+	defer func() { _ = f.Close() }()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, usageError("%s is a directory, not a sales file", in.name)
+	}
+	head, err := bufio.NewReader(f).Peek(4096)
+	if err != nil && !errors.Is(err, io.EOF) {
+		in.close()
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", in.name, unwrapPath(err))}
+	}
+	head = bytes.TrimSpace(bytes.TrimPrefix(head, utf8BOM))
+	if len(head) == 0 {
+		in.close()
+		return nil, usageError("%s: the file is empty", in.name)
+	}
+	in.format = forced
+	if in.format == formatAuto {
+		in.format = detect(in.path, head)
+	}
+	return in, nil
+}
+
+// unwrapPath drops the *PathError wrapper, whose message repeats the name.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// detect picks the format from the extension, or else from the first
+// character: "[" starts a JSON array, "{" JSON lines, anything else CSV. A
+// .json file that starts with "{" is read as JSON lines, as many tools name
+// them so.
+func detect(path string, head []byte) format {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch {
+	case ext == ".csv":
+		return formatCSV
+	case ext == ".jsonl" || ext == ".ndjson" || head[0] == '{':
+		return formatLines
+	case ext == ".json" || head[0] == '[':
+		return formatJSON
+	}
+	return formatCSV
+}
+
+// open starts a reader of the rows from the beginning.
+func (in *input) open(m *mapping) (rowReader, io.Closer, error) {
+	f, err := os.Open(in.path)
+	if err != nil {
+		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", in.name, unwrapPath(err))}
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+	}
+	var r rowReader
+	switch in.format {
+	case formatJSON:
+		r = newJSONReader(in.name, br, m)
+	case formatLines:
+		r = newLinesReader(in.name, br, m)
+	default:
+		r, err = newCSVReader(in.name, br, m)
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
+}
+
+// close removes the copy of stdin, if any.
+func (in *input) close() {
+	if in.temp {
+		_ = os.Remove(in.path)
+	}
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dripcel-go/dripcel"
+	"github.com/spf13/cobra"
+)
+
+// postbackFlags are postback's flags.
+type postbackFlags struct {
+	client                 clientFlags
+	campaign, cell, region string
+	soldAt, value          string
+	sendID, clickID        string
+}
+
+func newPostbackCmd(std streams) *cobra.Command {
+	var f postbackFlags
+	cmd := &cobra.Command{
+		Use:   "postback --campaign ID --cell CELL [flags]",
+		Short: "Report one sale (GET /sales/create)",
+		Long: `Report one sale with GET /sales/create, the postback form of Dripcel's API.
+
+It prints "accepted" and exits 0 when Dripcel takes the sale; a duplicate
+(Dripcel already has a sale with the same cell, campaign and soldAt date) or
+an unknown campaign exits 1.
+
+` + exitCodesHelp,
+		Example: `  export DRIPCEL_API_KEY=...
+  dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234 --region ZA
+  dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 27631231234 \
+      --sold-at "2025-10-14 09:02:51" --value 199.99 --click-id c-42`,
+		Args: exactArgs(0, "postback takes flags only, e.g. --campaign ID --cell CELL"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPostback(cmd.Context(), std, &f)
+		},
+	}
+	f.client.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.campaign, "campaign", "", "campaign ID (required)")
+	fl.StringVar(&f.cell, "cell", "", "the customer's cell number (required)")
+	fl.StringVar(&f.region, "region", "", "convert a local cell to international digits for this region, e.g. ZA")
+	fl.StringVar(&f.soldAt, "sold-at", "", "when the sale was made: YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\" (default: now)")
+	fl.StringVar(&f.value, "value", "", "the sale's value (default: the campaign's default value)")
+	fl.StringVar(&f.sendID, "send-id", "", "the send the sale came from")
+	fl.StringVar(&f.clickID, "click-id", "", "the click the sale came from")
+	return cmd
+}
+
+func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
+	client, err := f.client.newClient()
+	if err != nil {
+		return err
+	}
+	s := dripcel.Sale{
+		CampaignID: strings.TrimSpace(f.campaign),
+		Cell:       strings.TrimSpace(f.cell),
+		SendID:     strings.TrimSpace(f.sendID),
+		ClickID:    strings.TrimSpace(f.clickID),
+	}
+	switch {
+	case s.CampaignID == "":
+		return usageError("--campaign is required")
+	case s.Cell == "":
+		return usageError("--cell is required")
+	}
+	if f.region != "" {
+		region, err := checkRegion(f.region)
+		if err != nil {
+			return err
+		}
+		if s.Cell, err = dripcel.ToInternational(s.Cell, region); err != nil {
+			return usageError("--cell %q is not a valid %s number", f.cell, region)
+		}
+	}
+	if v := strings.TrimSpace(f.soldAt); v != "" {
+		if s.SoldAt, err = parseSoldAt(v); err != nil {
+			return usageError("--sold-at %q %v", v, err)
+		}
+	}
+	if v := strings.TrimSpace(f.value); v != "" {
+		if s.SaleValue, err = parseValue(v); err != nil {
+			return usageError("--value %q %v", v, err)
+		}
+	}
+	err = client.Postback(ctx, s)
+	switch {
+	case err == nil:
+		std.out.printf("accepted: campaign %s, cell %s\n", s.CampaignID, s.Cell)
+		return nil
+	case errors.Is(err, dripcel.ErrDuplicateSale):
+		return &exitError{code: exitRejected, err: errors.New(reasonDuplicate)}
+	case errors.Is(err, dripcel.ErrCampaignNotFound):
+		return &exitError{code: exitRejected, err: fmt.Errorf("campaign not found: %q", s.CampaignID)}
+	case errors.Is(err, dripcel.ErrInvalidSale):
+		return &exitError{code: exitUsage, err: err}
+	case refused(err):
+		return &exitError{code: exitRejected, err: fmt.Errorf("refused by Dripcel: %w", err)}
+	}
+	return &exitError{code: exitTransport, err: err}
+}

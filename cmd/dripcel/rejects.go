@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// rejects writes the rows that were not accepted to a file in the input's
+// format, each with its row number and the reason, so they can be fixed and
+// sent again: the extra "row" and "reason" columns (or keys) are ignored by
+// upload.
+type rejects struct {
+	path   string
+	file   *os.File
+	w      *bufio.Writer
+	csv    *csv.Writer
+	format format
+	n      int
+	err    error
+}
+
+// createRejects creates (or truncates) the rejects file before anything is
+// read, so an unwritable path is a usage error with nothing sent.
+func createRejects(path string, in *input) (*rejects, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if !in.temp && sameFile(path, in.path) {
+		return nil, usageError("--rejects %s is the input file", path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("--rejects: %w", err)}
+	}
+	rj := &rejects{path: path, file: f, w: bufio.NewWriter(f), format: in.format}
+	if in.format == formatJSON {
+		_, rj.err = rj.w.WriteString("[")
+	}
+	return rj, nil
+}
+
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, _ := filepath.Abs(a)
+	absB, _ := filepath.Abs(b)
+	return absA == absB
+}
+
+// header starts a CSV rejects file with the input's header and the two
+// extra columns.
+func (rj *rejects) header(h []string, comma rune) {
+	if rj == nil || rj.format != formatCSV || rj.csv != nil {
+		return
+	}
+	rj.csv = csv.NewWriter(rj.w)
+	rj.csv.Comma = comma
+	rj.set(rj.csv.Write(append(append([]string(nil), h...), extraColumn(h, "row"), extraColumn(h, "reason"))))
+}
+
+// extraColumn is name, or "dripcel_"+name when the input already has it.
+func extraColumn(h []string, name string) string {
+	if columnIndex(h, name) >= 0 {
+		return "dripcel_" + name
+	}
+	return name
+}
+
+// add writes one rejected row.
+func (rj *rejects) add(rec *record, reason string) {
+	if rj == nil || rj.err != nil {
+		return
+	}
+	rj.n++
+	switch rj.format {
+	case formatCSV:
+		if rj.csv == nil {
+			return
+		}
+		rj.set(rj.csv.Write(append(append([]string(nil), rec.fields...), strconv.Itoa(rec.row), reason)))
+	case formatJSON:
+		sep := ",\n"
+		if rj.n == 1 {
+			sep = "\n"
+		}
+		_, err := rj.w.WriteString(sep)
+		rj.set(err)
+		rj.set(writeJSONReject(rj.w, rec, reason))
+	default:
+		rj.set(writeJSONReject(rj.w, rec, reason))
+		rj.set(rj.w.WriteByte('\n'))
+	}
+}
+
+// writeJSONReject writes the row's object with "row" and "reason" added
+// in front. A row that is not an object is kept under "input".
+func writeJSONReject(w *bufio.Writer, rec *record, reason string) error {
+	r, _ := json.Marshal(reason)
+	if _, err := fmt.Fprintf(w, `{"row":%d,"reason":%s`, rec.row, r); err != nil {
+		return err
+	}
+	body := bytes.TrimSpace(rec.raw)
+	if len(body) > 0 && body[0] == '{' && rec.problem == "" {
+		rest := bytes.TrimSpace(body[1:])
+		if len(rest) > 0 && rest[0] != '}' {
+			_ = w.WriteByte(',')
+		}
+		_, err := w.Write(rest)
+		return err
+	}
+	in, _ := json.Marshal(string(body))
+	_, err := fmt.Fprintf(w, `,"input":%s}`, in)
+	return err
+}
+
+func (rj *rejects) set(err error) {
+	if rj.err == nil && err != nil {
+		rj.err = err
+	}
+}
+
+// close finishes the file and reports the first write error.
+func (rj *rejects) close() error {
+	if rj == nil {
+		return nil
+	}
+	if rj.csv != nil {
+		rj.csv.Flush()
+		rj.set(rj.csv.Error())
+	}
+	if rj.format == formatJSON {
+		end := "]\n"
+		if rj.n > 0 {
+			end = "\n]\n"
+		}
+		_, err := rj.w.WriteString(end)
+		rj.set(err)
+	}
+	rj.set(rj.w.Flush())
+	rj.set(rj.file.Close())
+	if rj.err != nil {
+		return fmt.Errorf("writing %s: %w", rj.path, rj.err)
+	}
+	return nil
+}

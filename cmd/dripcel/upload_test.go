@@ -1,0 +1,370 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/dripceltest"
+)
+
+// fixedNow is the fake server's clock, so that a blank soldAt is stored as
+// a known time (12:00 in South Africa).
+func fixedNow() time.Time { return time.Date(2025, 11, 1, 10, 0, 0, 0, time.UTC) }
+
+// The same three sales in each input format, and what the server must hold
+// after they are uploaded.
+const (
+	salesCSV = `campaign_id,send_id,click_id,cell,soldAt,saleValue,order
+c1,s-1,k-1,27631231234,2025-10-14,199.99,A-1
+c1,,,27821234567,2025-10-14 09:02:51,,A-2
+c2,,,27725550101,,0,A-3
+`
+	salesJSON = `[
+  {"campaign_id": "c1", "send_id": "s-1", "click_id": "k-1", "cell": "27631231234", "soldAt": "2025-10-14", "saleValue": 199.99, "order": "A-1"},
+  {"campaign_id": "c1", "cell": 27821234567, "soldAt": "2025-10-14 09:02:51", "saleValue": null},
+  {"campaign_id": "c2", "cell": "27725550101", "soldAt": "", "saleValue": "0"}
+]
+`
+	salesLines = `{"campaign_id": "c1", "send_id": "s-1", "click_id": "k-1", "cell": "27631231234", "soldAt": "2025-10-14", "saleValue": 199.99, "order": "A-1"}
+{"campaign_id": "c1", "cell": 27821234567, "soldAt": "2025-10-14 09:02:51", "saleValue": null}
+
+{"campaign_id": "c2", "cell": "27725550101", "soldAt": "", "saleValue": "0"}
+`
+	salesStored = `c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=199.99 send="s-1" click="k-1"
+c1 27821234567 raw="27821234567" soldAt="2025-10-14 09:02:51" value=default send="" click=""
+c2 27725550101 raw="27725550101" soldAt="2025-11-01 12:00:00" value=0 send="" click=""
+`
+)
+
+func TestUploadFormats(t *testing.T) {
+	cases := []struct {
+		name, file, content string
+		stdin               bool
+	}{
+		{name: "csv", file: "sales.csv", content: salesCSV},
+		{name: "json", file: "sales.json", content: salesJSON},
+		{name: "json lines", file: "sales.jsonl", content: salesLines},
+		{name: "json array detected by content", file: "sales.export", content: salesJSON},
+		{name: "json lines detected by content", file: "sales.json", content: salesLines},
+		{name: "csv on stdin", content: salesCSV, stdin: true},
+		{name: "json on stdin", content: salesJSON, stdin: true},
+		{name: "json lines on stdin", content: salesLines, stdin: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, dripceltest.WithClock(fixedNow))
+			inv := invocation{env: env(srv)}
+			name := "stdin"
+			if tc.stdin {
+				inv.args = []string{"upload", "-"}
+				inv.stdin = strings.NewReader(tc.content)
+			} else {
+				path := writeFile(t, tc.file, tc.content)
+				inv.args = []string{"upload", path}
+				name = path
+			}
+			r := inv.run(t)
+			r.wantCode(t, 0)
+			wantStored(t, srv, salesStored)
+			wantContains(t, "stdout", r.stdout, name+": 3 rows read, 3 sent")
+			if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 3" {
+				t.Errorf("summary line %q, want %q", got, "accepted 3")
+			}
+			reqs := srv.Requests()
+			if len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].Path != "/sales" || reqs[0].Sales != 3 {
+				t.Errorf("requests %+v, want one POST /sales with 3 sales", reqs)
+			}
+			// Not a terminal: progress is plain lines.
+			wantContains(t, "stderr", r.stderr, "uploading: 3 of 3 rows (100%)")
+		})
+	}
+}
+
+func TestUploadQuietShowsNoProgress(t *testing.T) {
+	srv := newServer(t, dripceltest.WithClock(fixedNow))
+	r := runCLI(t, env(srv), "upload", "--quiet", writeFile(t, "sales.csv", salesCSV))
+	r.wantCode(t, 0)
+	if r.stderr != "" {
+		t.Errorf("stderr with --quiet:\n%s", r.stderr)
+	}
+	wantContains(t, "stdout", r.stdout, "3 rows read, 3 sent")
+}
+
+func TestUploadBatches(t *testing.T) {
+	srv := newServer(t, dripceltest.WithClock(fixedNow))
+	r := runCLI(t, env(srv), "upload", "--batch-size", "2", writeFile(t, "sales.csv", salesCSV))
+	r.wantCode(t, 0)
+	wantStored(t, srv, salesStored)
+	var sizes []int
+	for _, req := range srv.Requests() {
+		sizes = append(sizes, req.Sales)
+	}
+	if len(sizes) != 2 || sizes[0] != 2 || sizes[1] != 1 {
+		t.Errorf("request sizes %v, want [2 1]", sizes)
+	}
+}
+
+func TestUploadMap(t *testing.T) {
+	srv := newServer(t, dripceltest.WithClock(fixedNow))
+	path := writeFile(t, "orders.csv", `Order,Phone,Campaign,Amount,Date
+A-1,27631231234,c1,199.99,2025-10-14
+A-2,27821234567,c2,,2025-10-15
+`)
+	// "amount" matches the heading "Amount": headings match ignoring case.
+	r := runCLI(t, env(srv), "upload", "--map", "cell=Phone,campaign_id=Campaign", "--map", "saleValue=amount,soldAt=Date", path)
+	r.wantCode(t, 0)
+	wantStored(t, srv, `c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=199.99 send="" click=""
+c2 27821234567 raw="27821234567" soldAt="2025-10-15" value=default send="" click=""
+`)
+
+	t.Run("errors name the mapped column", func(t *testing.T) {
+		path := writeFile(t, "orders.csv", "Phone,Campaign,Amount\n27631231234,c1,R100\n")
+		r := runCLI(t, env(srv), "upload", "--map", "cell=Phone,campaign_id=Campaign,saleValue=Amount", path)
+		r.wantCode(t, 2)
+		wantContains(t, "stderr", r.stderr, path+`: row 2: saleValue (column "Amount") "R100" is not a number`)
+	})
+	t.Run("a mapped column that is not there", func(t *testing.T) {
+		path := writeFile(t, "orders.csv", "Phone,Campaign\n27631231234,c1\n")
+		r := runCLI(t, env(srv), "upload", "--map", "cell=Mobile,campaign_id=Campaign", path)
+		r.wantCode(t, 2)
+		wantContains(t, "stderr", r.stderr, path+`: row 1: no column "Mobile"`, `"Phone", "Campaign"`)
+	})
+	t.Run("an unknown field", func(t *testing.T) {
+		r := runCLI(t, env(srv), "upload", "--map", "phone=Phone", path)
+		r.wantCode(t, 2)
+		wantContains(t, "stderr", r.stderr, `unknown field "phone"`)
+	})
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests, want only the first upload's", n)
+	}
+}
+
+func TestUploadCampaignFlag(t *testing.T) {
+	srv := newServer(t, dripceltest.WithClock(fixedNow))
+	// No campaign_id column at all.
+	r := runCLI(t, env(srv), "upload", "--campaign", "c2", writeFile(t, "sales.csv", "cell,soldAt\n27631231234,2025-10-14\n"))
+	r.wantCode(t, 0)
+	// A campaign_id column is overridden.
+	r = runCLI(t, env(srv), "upload", "--campaign", "c2", writeFile(t, "sales.csv", "campaign_id,cell,soldAt\nc1,27821234567,2025-10-14\n"))
+	r.wantCode(t, 0)
+	wantStored(t, srv, `c2 27631231234 raw="27631231234" soldAt="2025-10-14" value=default send="" click=""
+c2 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click=""
+`)
+}
+
+func TestUploadRegion(t *testing.T) {
+	const local = "campaign_id,cell,soldAt\nc1,063 123 1234,2025-10-14\nc1,(082) 123-4567,2025-10-14\nc1,+44 7911 123456,2025-10-14\n"
+	t.Run("converted before sending", func(t *testing.T) {
+		srv := newServer(t)
+		r := runCLI(t, env(srv), "upload", "--region", "za", writeFile(t, "sales.csv", local))
+		r.wantCode(t, 0)
+		wantStored(t, srv, `c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=default send="" click=""
+c1 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click=""
+c1 447911123456 raw="447911123456" soldAt="2025-10-14" value=default send="" click=""
+`)
+	})
+	t.Run("sent as written without it", func(t *testing.T) {
+		srv := newServer(t)
+		r := runCLI(t, env(srv), "upload", writeFile(t, "sales.csv", local))
+		r.wantCode(t, 0)
+		got := stored(srv)
+		wantContains(t, "stored sales", got, `raw="063 123 1234"`, `raw="(082) 123-4567"`)
+	})
+	t.Run("a cell it cannot convert", func(t *testing.T) {
+		srv := newServer(t)
+		path := writeFile(t, "sales.csv", "campaign_id,cell\nc1,0631231234\nc1,12345\n")
+		r := runCLI(t, env(srv), "upload", "--region", "ZA", path)
+		r.wantCode(t, 2)
+		wantContains(t, "stderr", r.stderr, path+`: row 3: cell "12345" is not a valid ZA number`)
+		if n := len(srv.Requests()); n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+	})
+	t.Run("an unknown region", func(t *testing.T) {
+		r := runCLI(t, nil, "upload", "--dry-run", "--region", "XX", writeFile(t, "sales.csv", local))
+		r.wantCode(t, 2)
+		wantContains(t, "stderr", r.stderr, `--region "XX" is not a known region`)
+	})
+}
+
+func TestUploadDryRunSendsNothing(t *testing.T) {
+	srv := newServer(t)
+	good := writeFile(t, "sales.csv", salesCSV)
+	// With a key and a server, and without either.
+	for _, e := range []map[string]string{env(srv), nil} {
+		r := runCLI(t, e, "upload", "--dry-run", "--region", "ZA", good)
+		r.wantCode(t, 0)
+		wantContains(t, "stdout", r.stdout, good+": 3 rows read, 3 valid, 0 invalid; nothing sent (--dry-run)")
+	}
+	bad := writeFile(t, "bad.csv", "campaign_id,cell,saleValue\nc1,0631231234,ten\n")
+	r := runCLI(t, env(srv), "upload", "--dry-run", bad)
+	r.wantCode(t, 2)
+	wantContains(t, "stderr", r.stderr, bad+`: row 2: saleValue "ten" is not a number`)
+	if reqs := srv.Requests(); len(reqs) != 0 {
+		t.Errorf("dry runs sent %d requests", len(reqs))
+	}
+}
+
+// refusals is a file with two good sales (rows 2 and 3), a repeat of row 2
+// (row 4), a sale the server already holds (row 5) and a good sale for
+// another campaign (row 6).
+const refusals = `campaign_id,cell,soldAt,order
+c1,27631231234,2025-10-14,A-1
+c1,27821234567,2025-10-14,A-2
+c1,27631231234,2025-10-14,A-3
+c1,27725550101,2025-10-13,A-4
+c2,27725550101,2025-10-13,A-5
+`
+
+const refusalsStored = `c1 27725550101 raw="27725550101" soldAt="2025-10-13" value=default send="" click=""
+c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=default send="" click=""
+c1 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click=""
+c2 27725550101 raw="27725550101" soldAt="2025-10-13" value=default send="" click=""
+`
+
+// withEarlierSale records the sale that row 5 of refusals repeats.
+func withEarlierSale(t *testing.T, srv *dripceltest.Server) {
+	t.Helper()
+	c, err := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Postback(context.Background(), dripcel.Sale{CampaignID: campaign, Cell: "27725550101",
+		SoldAt: time.Date(2025, 10, 13, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUploadDuplicates(t *testing.T) {
+	const dupReason = "duplicate: Dripcel already has a sale with this cell, campaign and soldAt date"
+	cases := []struct {
+		name      string
+		mode      dripceltest.BatchMode
+		args      []string
+		accepted  string
+		dupes     string
+		rejectsAt []string
+	}{
+		// Refused batches store nothing: sending the rows again one at a
+		// time classes each exactly.
+		{name: "atomic batches", mode: dripceltest.BatchAtomic,
+			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}},
+		{name: "one row a request", mode: dripceltest.BatchPartial, args: []string{"--batch-size", "1"},
+			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}},
+		// A server that stores part of a refused batch: the rows it stored
+		// come back as duplicates when sent again. Every row is in
+		// Dripcel, but the split between accepted and duplicate is lost.
+		{name: "partial batches", mode: dripceltest.BatchPartial,
+			accepted: "accepted 0", dupes: "duplicates 5 rows 2, 3, 4, 5, 6", rejectsAt: []string{"2", "3", "4", "5", "6"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, dripceltest.WithBatchMode(tc.mode))
+			withEarlierSale(t, srv)
+			rejects := filepath.Join(t.TempDir(), "rejects.csv")
+			args := append([]string{"upload", "--rejects", rejects}, tc.args...)
+			path := writeFile(t, "sales.csv", refusals)
+			r := runCLI(t, env(srv), append(args, path)...)
+			r.wantCode(t, 1)
+			wantStored(t, srv, refusalsStored)
+			wantContains(t, "stdout", r.stdout, path+": 5 rows read, 5 sent")
+			if got := summaryLine(t, r.stdout, "accepted"); got != tc.accepted {
+				t.Errorf("summary %q, want %q", got, tc.accepted)
+			}
+			if got := summaryLine(t, r.stdout, "duplicates"); got != tc.dupes {
+				t.Errorf("summary %q, want %q", got, tc.dupes)
+			}
+			want := "campaign_id,cell,soldAt,order,row,reason\n"
+			lines := strings.Split(refusals, "\n")
+			for _, row := range tc.rejectsAt {
+				n := int(row[0] - '0')
+				want += lines[n-1] + "," + row + ",\"" + dupReason + "\"\n"
+			}
+			if got := readFile(t, rejects); got != want {
+				t.Errorf("rejects file:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestUploadUnknownCampaign(t *testing.T) {
+	srv := newServer(t)
+	withEarlierSale(t, srv)
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	path := writeFile(t, "sales.csv", refusals+"nope,27631231234,2025-10-14,A-6\n")
+	r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)
+	r.wantCode(t, 1)
+	wantStored(t, srv, refusalsStored)
+	for outcome, want := range map[string]string{
+		"accepted":           "accepted 3",
+		"duplicates":         "duplicates 2 rows 4, 5",
+		"campaign not found": "campaign not found 1 row 7",
+		"invalid":            "invalid 0",
+		"failed":             "failed 0",
+	} {
+		if got := summaryLine(t, r.stdout, outcome); got != want {
+			t.Errorf("summary %q, want %q", got, want)
+		}
+	}
+	wantContains(t, "stdout", r.stdout, "3 rejected rows written to "+rejects)
+	wantContains(t, "rejects", readFile(t, rejects),
+		`nope,27631231234,2025-10-14,A-6,7,"campaign not found: ""nope"""`)
+}
+
+func TestUploadRejectsInJSONFormats(t *testing.T) {
+	t.Run("json lines", func(t *testing.T) {
+		srv := newServer(t)
+		withEarlierSale(t, srv)
+		rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
+		path := writeFile(t, "sales.jsonl", `{"campaign_id":"c1","cell":"27631231234","soldAt":"2025-10-14"}
+{"campaign_id":"c1","cell":"27725550101","soldAt":"2025-10-13","note":"again"}
+{}
+`+`{ "campaign_id":"nope", "cell":"27631231234" }
+`)
+		r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)
+		r.wantCode(t, 2) // row 3 has no campaign or cell: nothing is sent
+		want := `{"row":3,"reason":"campaign_id is missing; cell is missing"}` + "\n"
+		if got := readFile(t, rejects); got != want {
+			t.Errorf("rejects:\n%s\nwant:\n%s", got, want)
+		}
+
+		path = writeFile(t, "sales.jsonl", `{"campaign_id":"c1","cell":"27631231234","soldAt":"2025-10-14"}
+{"campaign_id":"c1","cell":"27725550101","soldAt":"2025-10-13","note":"again"}
+{ "campaign_id":"nope", "cell":"27631231234" }
+`)
+		r = runCLI(t, env(srv), "upload", "--rejects", rejects, path)
+		r.wantCode(t, 1)
+		want = `{"row":2,"reason":"duplicate: Dripcel already has a sale with this cell, campaign and soldAt date","campaign_id":"c1","cell":"27725550101","soldAt":"2025-10-13","note":"again"}
+{"row":3,"reason":"campaign not found: \"nope\"","campaign_id":"nope", "cell":"27631231234" }
+`
+		if got := readFile(t, rejects); got != want {
+			t.Errorf("rejects:\n%s\nwant:\n%s", got, want)
+		}
+		// The rejects file reads back as sales: "row" and "reason" are ignored.
+		r = runCLI(t, nil, "upload", "--dry-run", rejects)
+		r.wantCode(t, 0)
+		wantContains(t, "stdout", r.stdout, "2 rows read, 2 valid")
+	})
+	t.Run("json array", func(t *testing.T) {
+		srv := newServer(t)
+		rejects := filepath.Join(t.TempDir(), "rejects.json")
+		path := writeFile(t, "sales.json", `[{"campaign_id":"c1","cell":"27631231234"},{"campaign_id":"x","cell":"27821234567"},{"campaign_id":"y","cell":"27821234567","saleValue":5}]`)
+		r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)
+		r.wantCode(t, 1)
+		var got []map[string]any
+		if err := json.Unmarshal([]byte(readFile(t, rejects)), &got); err != nil {
+			t.Fatalf("rejects file is not a JSON array: %v\n%s", err, readFile(t, rejects))
+		}
+		if len(got) != 2 || got[0]["row"] != 2.0 || got[1]["row"] != 3.0 || got[1]["saleValue"] != 5.0 ||
+			got[0]["reason"] != `campaign not found: "x"` || got[0]["campaign_id"] != "x" {
+			t.Errorf("rejects %v", got)
+		}
+	})
+}

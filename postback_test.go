@@ -1,0 +1,98 @@
+package dripcel_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dripcel-go/dripcel"
+	"github.com/jarcoal/httpmock"
+)
+
+func TestPostbackWireFormat(t *testing.T) {
+	c, mt := mockClient(t)
+	var req *http.Request
+	mt.RegisterResponder(http.MethodGet, "https://dripcel.test/prefix/sales/create", func(r *http.Request) (*http.Response, error) {
+		req = r
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+
+	s := dripcel.Sale{
+		CampaignID: "CAMPAIGN_ID", Cell: "27112223333", SendID: "send 1", ClickID: "a&b=c",
+		SoldAt:    time.Date(2025, 10, 14, 9, 2, 51, 0, time.UTC),
+		SaleValue: dripcel.Value(1e6),
+	}
+	if err := c.Postback(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	raw := req.URL.RawQuery
+	if !strings.Contains(raw, "soldAt=2025-10-14%2009%3A02%3A51") {
+		t.Errorf("soldAt not encoded as in Dripcel's example: %s", raw)
+	}
+	if strings.Contains(raw, "+") {
+		t.Errorf("query uses '+' for spaces: %s", raw)
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := url.Values{
+		"key": {canaryKey}, "campaign_id": {"CAMPAIGN_ID"}, "cell": {"27112223333"},
+		"send_id": {"send 1"}, "click_id": {"a&b=c"}, "soldAt": {"2025-10-14 09:02:51"}, "saleValue": {"1000000"},
+	}
+	if q.Encode() != want.Encode() {
+		t.Errorf("query\n got %v\nwant %v", q, want)
+	}
+	if req.Header.Get("Authorization") != "" {
+		t.Error("postback sends an Authorization header")
+	}
+	if req.Body != nil && req.ContentLength > 0 {
+		t.Error("postback sends a body")
+	}
+}
+
+func TestPostbackOmitsEmptyFieldsAndSendsZeroValue(t *testing.T) {
+	c, mt := mockClient(t)
+	var q url.Values
+	mt.RegisterResponder(http.MethodGet, "https://dripcel.test/prefix/sales/create", func(r *http.Request) (*http.Response, error) {
+		q = r.URL.Query()
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+	if err := c.Postback(context.Background(), dripcel.Sale{CampaignID: "c", Cell: "27631231234",
+		SoldAt: time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC), SaleValue: dripcel.Value(0)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"send_id", "click_id"} {
+		if q.Has(k) {
+			t.Errorf("empty %s sent", k)
+		}
+	}
+	if q.Get("saleValue") != "0" || q.Get("soldAt") != "2025-10-14" {
+		t.Errorf("saleValue %q soldAt %q", q.Get("saleValue"), q.Get("soldAt"))
+	}
+	if err := c.Postback(context.Background(), dripcel.Sale{CampaignID: "c", Cell: "27631231234"}); err != nil {
+		t.Fatal(err)
+	}
+	if q.Has("saleValue") || q.Has("soldAt") {
+		t.Errorf("unset saleValue or soldAt sent: %v", q)
+	}
+}
+
+func TestPostbackValidation(t *testing.T) {
+	c, mt := mockClient(t)
+	err := c.Postback(context.Background(), dripcel.Sale{CampaignID: "c"})
+	if !errors.Is(err, dripcel.ErrInvalidSale) || !strings.Contains(err.Error(), "cell is required") {
+		t.Errorf("err = %v", err)
+	}
+	var ve *dripcel.ValidationError
+	if !errors.As(err, &ve) || ve.Index != -1 || ve.Field != "cell" {
+		t.Errorf("ValidationError = %+v", ve)
+	}
+	if mt.GetTotalCallCount() != 0 {
+		t.Error("invalid postback was sent")
+	}
+}

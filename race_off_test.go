@@ -1,0 +1,5 @@
+//go:build !race
+
+package dripcel_test
+
+const raceEnabled = false

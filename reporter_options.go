@@ -1,0 +1,93 @@
+package dripcel
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Reporter defaults; each can be changed with a ReporterOption.
+const (
+	// defaultFlushInterval keeps a steady trickle of sales to about 12
+	// requests a minute, well under Dripcel's rate limit of about 50.
+	defaultFlushInterval = 5 * time.Second
+	defaultQueueSize     = 10000
+)
+
+// ReporterOption configures a Reporter in NewReporter.
+type ReporterOption func(*reporterConfig) error
+
+type reporterConfig struct {
+	spoolPath  string
+	interval   time.Duration
+	maxBatch   int // 0: the client's batch size
+	queueSize  int
+	onRejected func(Sale, error)
+}
+
+// WithSpool keeps every reported sale in the file at path (created if
+// missing) until Dripcel has settled it, so that sales survive a crash or a
+// restart: a new Reporter on the same file sends what was left, in order.
+// Report returns only once the sale is on disk. The file must be a spool or
+// not exist; anything else is refused and left untouched. One Reporter at a
+// time may use a spool file.
+func WithSpool(path string) ReporterOption {
+	return func(c *reporterConfig) error {
+		if strings.TrimSpace(path) == "" {
+			return errors.New("dripcel: WithSpool: empty path")
+		}
+		c.spoolPath = path
+		return nil
+	}
+}
+
+// WithFlushInterval sets how long a sale may wait for its batch to fill
+// before it is sent anyway. Default 5 seconds.
+func WithFlushInterval(d time.Duration) ReporterOption {
+	return func(c *reporterConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("dripcel: WithFlushInterval: %s is not positive", d)
+		}
+		c.interval = d
+		return nil
+	}
+}
+
+// WithMaxBatch sets how many sales one upload holds at most; a batch that
+// fills is sent at once. Default: the client's WithBatchSize (200).
+func WithMaxBatch(n int) ReporterOption {
+	return func(c *reporterConfig) error {
+		if n < 1 {
+			return fmt.Errorf("dripcel: WithMaxBatch: %d is below 1", n)
+		}
+		c.maxBatch = n
+		return nil
+	}
+}
+
+// WithQueueSize bounds how many unsettled sales are held in memory. Default
+// 10000. When it is full, Report writes to the spool only (with WithSpool)
+// or waits for room (without).
+func WithQueueSize(n int) ReporterOption {
+	return func(c *reporterConfig) error {
+		if n < 1 {
+			return fmt.Errorf("dripcel: WithQueueSize: %d is below 1", n)
+		}
+		c.queueSize = n
+		return nil
+	}
+}
+
+// WithOnRejected sets f to be called once for each sale Dripcel refuses
+// for its content (unknown campaign, malformed sale, any other 4xx but 401,
+// 403, 408, 409 and 429), with the refusal. Such sales are not retried.
+// f runs on the Reporter's sending goroutine: it must return promptly and
+// must not call Flush or Close. After a crash, a sale whose rejection was
+// being recorded may be handed to f again by the next Reporter.
+func WithOnRejected(f func(Sale, error)) ReporterOption {
+	return func(c *reporterConfig) error {
+		c.onRejected = f
+		return nil
+	}
+}

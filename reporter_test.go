@@ -1,0 +1,821 @@
+package dripcel_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/dripceltest"
+)
+
+const reporterCampaign = "camp-1"
+
+var reportDay = time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC)
+
+func reporterServer(t *testing.T, opts ...dripceltest.Option) *dripceltest.Server {
+	t.Helper()
+	opts = append([]dripceltest.Option{dripceltest.WithCampaigns(
+		dripceltest.Campaign{ID: reporterCampaign, Country: "ZA", DefaultSaleValue: 10})}, opts...)
+	return dripceltest.NewServer(t, opts...)
+}
+
+func reporterClient(t *testing.T, srv *dripceltest.Server, opts ...dripcel.Option) *dripcel.Client {
+	t.Helper()
+	opts = append([]dripcel.Option{
+		dripcel.WithBaseURL(srv.URL),
+		dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond),
+	}, opts...)
+	c, err := dripcel.NewClient(srv.Key, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newReporter starts a Reporter that the test closes (with a generous
+// deadline) if it has not closed it itself.
+func newReporter(t *testing.T, c *dripcel.Client, opts ...dripcel.ReporterOption) *dripcel.Reporter {
+	t.Helper()
+	r, err := dripcel.NewReporter(c, opts...)
+	if err != nil {
+		t.Fatalf("NewReporter: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_ = r.Close(ctx)
+	})
+	return r
+}
+
+// testSale is sale number i: a distinct cell, so Dripcel stores each once.
+func testSale(i int) dripcel.Sale {
+	return dripcel.Sale{CampaignID: reporterCampaign, Cell: fmt.Sprintf("2782%07d", i), SoldAt: reportDay}
+}
+
+func testCell(i int) string { return fmt.Sprintf("2782%07d", i) }
+
+func within(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func report(t *testing.T, r *dripcel.Reporter, sales ...dripcel.Sale) {
+	t.Helper()
+	for _, s := range sales {
+		if err := r.Report(context.Background(), s); err != nil {
+			t.Fatalf("Report(%s): %v", s.Cell, err)
+		}
+	}
+}
+
+// storedCells counts the sales the server stored, by cell.
+func storedCells(srv *dripceltest.Server) map[string]int {
+	n := map[string]int{}
+	for _, s := range srv.Sales() {
+		n[s.Cell]++
+	}
+	return n
+}
+
+func storedOrder(srv *dripceltest.Server) []string {
+	var cells []string
+	for _, s := range srv.Sales() {
+		cells = append(cells, s.Cell)
+	}
+	return cells
+}
+
+// rejections records what OnRejected was given.
+type rejections struct {
+	mu   sync.Mutex
+	errs map[string][]error
+}
+
+func (rj *rejections) record(s dripcel.Sale, err error) {
+	rj.mu.Lock()
+	defer rj.mu.Unlock()
+	if rj.errs == nil {
+		rj.errs = map[string][]error{}
+	}
+	key := s.CampaignID + "/" + s.Cell
+	rj.errs[key] = append(rj.errs[key], err)
+}
+
+func (rj *rejections) snapshot() map[string][]error {
+	rj.mu.Lock()
+	defer rj.mu.Unlock()
+	out := map[string][]error{}
+	for k, v := range rj.errs {
+		out[k] = slices.Clone(v)
+	}
+	return out
+}
+
+// TestReporterDeliversEverySaleOnceUnderFaults is the stress test of the
+// delivery guarantee: many goroutines report thousands of sales, some of
+// them twice and some that Dripcel refuses, while the server fails, rate
+// limits and drops connections in bursts.
+func TestReporterDeliversEverySaleOnceUnderFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spool bool
+		mode  dripceltest.BatchMode
+	}{
+		{"memory/partial", false, dripceltest.BatchPartial},
+		{"spool/atomic", true, dripceltest.BatchAtomic},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const (
+				workers   = 8
+				perWorker = 400
+				dupEvery  = 97 // every 97th sale of a worker is reported a second time
+				badEvery  = 149
+			)
+			srv := reporterServer(t, dripceltest.WithBatchMode(tc.mode))
+			c := reporterClient(t, srv)
+			var rj rejections
+			opts := []dripcel.ReporterOption{
+				dripcel.WithMaxBatch(50), dripcel.WithFlushInterval(5 * time.Millisecond),
+				dripcel.WithQueueSize(300), dripcel.WithOnRejected(rj.record),
+			}
+			if tc.spool {
+				opts = append(opts, dripcel.WithSpool(filepath.Join(t.TempDir(), "sales.spool")))
+			}
+			r := newReporter(t, c, opts...)
+
+			var (
+				wg                    sync.WaitGroup
+				reported, dups, wants atomic.Int64
+				badCampaign, badCell  atomic.Int64
+			)
+			for w := range workers {
+				wg.Go(func() {
+					for j := range perWorker {
+						i := w*perWorker + j
+						s := testSale(i)
+						switch j % badEvery {
+						case 7:
+							s.CampaignID = "no-such-campaign"
+							badCampaign.Add(1)
+						case 70:
+							s.Cell = fmt.Sprintf("%05d", i) // not a phone number: 400
+							badCell.Add(1)
+						default:
+							wants.Add(1)
+						}
+						if err := r.Report(context.Background(), s); err != nil {
+							t.Errorf("Report: %v", err)
+							return
+						}
+						reported.Add(1)
+						if j%dupEvery == 3 && s.CampaignID == reporterCampaign && s.Cell == testCell(i) {
+							if err := r.Report(context.Background(), s); err != nil {
+								t.Errorf("Report duplicate: %v", err)
+								return
+							}
+							reported.Add(1)
+							dups.Add(1)
+						}
+						// Every so often a burst of faults, most of them longer
+						// than the client's own three retries.
+						if w == 0 && j%40 == 0 {
+							switch j / 40 % 5 {
+							case 0:
+								srv.Fail(6, http.StatusServiceUnavailable)
+							case 1:
+								srv.RateLimit(5, "0")
+							case 2:
+								srv.Drop(5)
+							case 3:
+								srv.Fail(2, http.StatusBadGateway)
+							case 4:
+								srv.RateLimit(1, "1")
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if err := r.Close(within(t, 60*time.Second)); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+
+			st := r.Stats()
+			stored := storedCells(srv)
+			for i := range workers * perWorker {
+				j := i % perWorker
+				if j%badEvery == 7 || j%badEvery == 70 {
+					continue
+				}
+				if n := stored[testCell(i)]; n != 1 {
+					t.Errorf("sale %d stored %d times, want once", i, n)
+				}
+			}
+			if got := int64(len(srv.Sales())); got != wants.Load() {
+				t.Errorf("server stored %d sales, want %d", got, wants.Load())
+			}
+			rejected := rj.snapshot()
+			if int64(len(rejected)) != badCampaign.Load()+badCell.Load() {
+				t.Errorf("OnRejected saw %d sales, want %d", len(rejected), badCampaign.Load()+badCell.Load())
+			}
+			for k, errs := range rejected {
+				if len(errs) != 1 {
+					t.Errorf("OnRejected called %d times for %s", len(errs), k)
+				}
+				if strings.HasPrefix(k, "no-such-campaign/") && !errors.Is(errs[0], dripcel.ErrCampaignNotFound) {
+					t.Errorf("rejection of %s: %v, want ErrCampaignNotFound", k, errs[0])
+				}
+			}
+			lost := st.Reported - st.Sent - st.Duplicates - st.Rejected
+			t.Logf("reported %d (%d twice), delivered %d (sent %d + duplicates %d), rejected %d, lost %d, retries %d, requests %d",
+				st.Reported, dups.Load(), st.Sent+st.Duplicates, st.Sent, st.Duplicates, st.Rejected, lost, st.Retries, len(srv.Requests()))
+			switch {
+			case st.Reported != reported.Load():
+				t.Errorf("Stats.Reported = %d, want %d", st.Reported, reported.Load())
+			case lost != 0 || st.Queued != 0:
+				t.Errorf("lost %d, still queued %d; want 0", lost, st.Queued)
+			case st.Rejected != badCampaign.Load()+badCell.Load():
+				t.Errorf("Stats.Rejected = %d, want %d", st.Rejected, badCampaign.Load()+badCell.Load())
+			case st.Duplicates < dups.Load():
+				t.Errorf("Stats.Duplicates = %d, want at least %d", st.Duplicates, dups.Load())
+			case st.Retries == 0:
+				t.Error("Stats.Retries = 0, but faults were injected")
+			case st.Err != nil:
+				t.Errorf("Stats.Err = %v", st.Err)
+			}
+		})
+	}
+}
+
+// TestReporterBatchHoldingDuplicate checks that a batch refused because it
+// holds one duplicate loses nothing, whether Dripcel stores the rest of the
+// batch or nothing of it.
+func TestReporterBatchHoldingDuplicate(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		mode       dripceltest.BatchMode
+		sent, dups int64
+	}{
+		{"partial", dripceltest.BatchPartial, 0, 4}, // the rest was stored: each comes back 409 alone
+		{"atomic", dripceltest.BatchAtomic, 3, 1},   // nothing was stored: three are accepted alone
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := reporterServer(t, dripceltest.WithBatchMode(tc.mode))
+			c := reporterClient(t, srv)
+			if err := c.UploadSales(context.Background(), []dripcel.Sale{testSale(2)}); err != nil {
+				t.Fatal(err)
+			}
+			r := newReporter(t, c, dripcel.WithMaxBatch(4), dripcel.WithFlushInterval(time.Hour))
+			report(t, r, testSale(1), testSale(2), testSale(3), testSale(4))
+			if err := r.Flush(within(t, 10*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			st := r.Stats()
+			if st.Sent != tc.sent || st.Duplicates != tc.dups || st.Queued != 0 {
+				t.Errorf("sent %d, duplicates %d, queued %d; want %d, %d, 0", st.Sent, st.Duplicates, st.Queued, tc.sent, tc.dups)
+			}
+			stored := storedCells(srv)
+			for i := 1; i <= 4; i++ {
+				if stored[testCell(i)] != 1 {
+					t.Errorf("sale %d stored %d times", i, stored[testCell(i)])
+				}
+			}
+			// One batch of four, then each sale alone; nothing after.
+			if n := len(srv.Requests()); n != 1+1+4 {
+				t.Errorf("%d requests, want 6 (setup, the batch, four alone)", n)
+			}
+		})
+	}
+}
+
+func TestReporterDuplicateCountedNotResent(t *testing.T) {
+	srv := reporterServer(t)
+	r := newReporter(t, reporterClient(t, srv), dripcel.WithFlushInterval(time.Millisecond))
+	report(t, r, testSale(1))
+	if err := r.Flush(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	report(t, r, testSale(1))
+	if err := r.Flush(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	before := len(srv.Requests())
+	// More flush intervals pass with nothing to send.
+	report(t, r, testSale(2))
+	if err := r.Flush(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	if st.Sent != 2 || st.Duplicates != 1 {
+		t.Errorf("sent %d, duplicates %d; want 2, 1", st.Sent, st.Duplicates)
+	}
+	reqs := srv.Requests()
+	if before != 2 || len(reqs) != 3 || reqs[1].Status != http.StatusConflict {
+		t.Errorf("requests %+v: want the duplicate sent once", reqs)
+	}
+}
+
+func TestReporterRejectedOnce(t *testing.T) {
+	srv := reporterServer(t)
+	var rj rejections
+	r := newReporter(t, reporterClient(t, srv), dripcel.WithMaxBatch(3),
+		dripcel.WithFlushInterval(time.Hour), dripcel.WithOnRejected(rj.record))
+	bad := testSale(2)
+	bad.CampaignID = "unknown"
+	report(t, r, testSale(1), bad, testSale(3))
+	if err := r.Flush(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := rj.snapshot()
+	errs := got["unknown/"+bad.Cell]
+	if len(got) != 1 || len(errs) != 1 || !errors.Is(errs[0], dripcel.ErrCampaignNotFound) {
+		t.Fatalf("OnRejected got %v; want one ErrCampaignNotFound for the unknown campaign", got)
+	}
+	if st := r.Stats(); st.Rejected != 1 || st.Sent != 2 || st.Queued != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if stored := storedCells(srv); stored[testCell(1)] != 1 || stored[testCell(3)] != 1 {
+		t.Errorf("stored %v", stored)
+	}
+}
+
+// timedTransport records when each request starts.
+type timedTransport struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (tt *timedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tt.mu.Lock()
+	tt.times = append(tt.times, time.Now())
+	tt.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestReporterHonoursRetryAfter(t *testing.T) {
+	srv := reporterServer(t)
+	srv.RateLimit(1, "1")
+	tt := &timedTransport{}
+	c := reporterClient(t, srv, dripcel.WithMaxRetries(0), dripcel.WithHTTPClient(&http.Client{Transport: tt}))
+	r := newReporter(t, c, dripcel.WithFlushInterval(time.Millisecond))
+	report(t, r, testSale(1))
+	if err := r.Flush(within(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tt.mu.Lock()
+	times := slices.Clone(tt.times)
+	tt.mu.Unlock()
+	if len(times) != 2 {
+		t.Fatalf("%d requests, want 2", len(times))
+	}
+	if gap := times[1].Sub(times[0]); gap < time.Second {
+		t.Errorf("sent again after %s; Retry-After asked for 1s", gap)
+	}
+	if st := r.Stats(); st.Retries != 1 || st.Sent != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestReporterUnauthorizedStopsAndKeepsSales(t *testing.T) {
+	srv := reporterServer(t, dripceltest.WithKey("right-key"))
+	path := filepath.Join(t.TempDir(), "sales.spool")
+	wrong, err := dripcel.NewClient("wrong-key", dripcel.WithBaseURL(srv.URL), dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newReporter(t, wrong, dripcel.WithSpool(path), dripcel.WithFlushInterval(time.Millisecond))
+	report(t, r, testSale(1), testSale(2), testSale(3))
+	err = r.Flush(within(t, 10*time.Second))
+	if !errors.Is(err, dripcel.ErrUnauthorized) {
+		t.Fatalf("Flush = %v, want ErrUnauthorized", err)
+	}
+	if err := r.Flush(within(t, 10*time.Second)); !errors.Is(err, dripcel.ErrUnauthorized) {
+		t.Fatalf("second Flush = %v, want ErrUnauthorized", err)
+	}
+	st := r.Stats()
+	if !errors.Is(st.Err, dripcel.ErrUnauthorized) || st.Queued != 3 || st.Spooled != 3 {
+		t.Errorf("stats %+v: want ErrUnauthorized and 3 queued", st)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests after a 401, want 1", n)
+	}
+	err = r.Close(within(t, 10*time.Second))
+	if !errors.Is(err, dripcel.ErrUnauthorized) || !strings.Contains(err.Error(), "3 sales") {
+		t.Fatalf("Close = %v, want ErrUnauthorized naming 3 sales", err)
+	}
+
+	// With the right key, the next Reporter delivers them.
+	r2 := newReporter(t, reporterClient(t, srv), dripcel.WithSpool(path))
+	if err := r2.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(srv.Sales()); got != 3 {
+		t.Errorf("stored %d sales, want 3", got)
+	}
+}
+
+func TestReporterCrashResumesFromSpoolInOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sales.spool")
+	hung := reporterServer(t)
+	hung.Delay(1000, time.Hour)
+	r := newReporter(t, reporterClient(t, hung), dripcel.WithSpool(path),
+		dripcel.WithMaxBatch(20), dripcel.WithFlushInterval(time.Millisecond), dripcel.WithQueueSize(30))
+	var want []string
+	for i := range 50 {
+		report(t, r, testSale(i))
+		want = append(want, testCell(i))
+	}
+	dripcel.AbandonReporter(r)
+	if err := r.Report(context.Background(), testSale(99)); err == nil {
+		t.Fatal("Report after the crash succeeded")
+	}
+
+	srv := reporterServer(t)
+	r2 := newReporter(t, reporterClient(t, srv), dripcel.WithSpool(path), dripcel.WithMaxBatch(20))
+	if st := r2.Stats(); st.Resumed != 50 || st.Queued != 50 {
+		t.Fatalf("resumed %d, queued %d; want 50", st.Resumed, st.Queued)
+	}
+	if err := r2.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedOrder(srv); !slices.Equal(got, want) {
+		t.Fatalf("stored %v\nwant %v", got, want)
+	}
+	if n := len(hung.Sales()); n != 0 {
+		t.Errorf("the hung server stored %d", n)
+	}
+}
+
+// storeThenHang passes requests to the server, and once, after the server
+// has answered an upload, holds the answer back until the request is
+// cancelled: Dripcel stored the batch, but the Reporter never learns it.
+type storeThenHang struct {
+	once   sync.Once
+	stored chan struct{}
+}
+
+func (s *storeThenHang) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPost {
+		return resp, err
+	}
+	hang := false
+	s.once.Do(func() { hang = true })
+	if !hang {
+		return resp, nil
+	}
+	_ = resp.Body.Close()
+	close(s.stored)
+	<-req.Context().Done()
+	return nil, req.Context().Err()
+}
+
+func TestReporterCrashMidBatch(t *testing.T) {
+	for _, mode := range []dripceltest.BatchMode{dripceltest.BatchPartial, dripceltest.BatchAtomic} {
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sales.spool")
+			srv := reporterServer(t, dripceltest.WithBatchMode(mode))
+			sth := &storeThenHang{stored: make(chan struct{})}
+			c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: sth}))
+			r := newReporter(t, c, dripcel.WithSpool(path), dripcel.WithMaxBatch(10), dripcel.WithFlushInterval(time.Hour))
+			for i := range 12 {
+				report(t, r, testSale(i))
+			}
+			select {
+			case <-sth.stored:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the first batch was never sent")
+			}
+			dripcel.AbandonReporter(r) // crash with the answer in flight
+			if n := len(srv.Sales()); n != 10 {
+				t.Fatalf("server stored %d before the crash, want the batch of 10", n)
+			}
+
+			r2 := newReporter(t, reporterClient(t, srv), dripcel.WithSpool(path), dripcel.WithMaxBatch(10))
+			if err := r2.Close(within(t, 10*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			st := r2.Stats()
+			stored := storedCells(srv)
+			for i := range 12 {
+				if stored[testCell(i)] != 1 {
+					t.Errorf("sale %d stored %d times", i, stored[testCell(i)])
+				}
+			}
+			if st.Resumed != 12 || st.Duplicates != 10 || st.Sent != 2 {
+				t.Errorf("resumed %d, duplicates %d, sent %d; want 12, 10, 2", st.Resumed, st.Duplicates, st.Sent)
+			}
+		})
+	}
+}
+
+// gate holds every request until it is opened (or the request ends).
+type gate struct {
+	open     chan struct{}
+	arrived  chan struct{}
+	arriveMu sync.Once
+}
+
+func newGate() *gate { return &gate{open: make(chan struct{}), arrived: make(chan struct{})} }
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	g.arriveMu.Do(func() { close(g.arrived) })
+	select {
+	case <-g.open:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestReporterQueueFullWithoutSpoolWaits(t *testing.T) {
+	srv := reporterServer(t)
+	g := newGate()
+	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: g}))
+	r := newReporter(t, c, dripcel.WithQueueSize(2), dripcel.WithMaxBatch(1), dripcel.WithFlushInterval(time.Millisecond))
+	report(t, r, testSale(1), testSale(2))
+	<-g.arrived
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := r.Report(cancelled, testSale(3))
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not queued") {
+		t.Fatalf("Report on a full queue = %v; want a context error saying the sale was not queued", err)
+	}
+	err = r.Report(within(t, 20*time.Millisecond), testSale(3))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Report on a full queue = %v; want DeadlineExceeded", err)
+	}
+
+	waited := make(chan error, 1)
+	go func() { waited <- r.Report(context.Background(), testSale(4)) }()
+	select {
+	case err := <-waited:
+		t.Fatalf("Report returned %v while the queue was full", err)
+	default:
+	}
+	if st := r.Stats(); st.Queued != 2 {
+		t.Errorf("queued %d, want 2", st.Queued)
+	}
+	close(g.open)
+	if err := <-waited; err != nil {
+		t.Fatalf("waiting Report: %v", err)
+	}
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{testCell(1), testCell(2), testCell(4)}
+	if got := storedOrder(srv); !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+func TestReporterQueueFullSpillsToSpool(t *testing.T) {
+	srv := reporterServer(t)
+	g := newGate()
+	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: g}))
+	r := newReporter(t, c, dripcel.WithSpool(filepath.Join(t.TempDir(), "s")),
+		dripcel.WithQueueSize(3), dripcel.WithMaxBatch(2), dripcel.WithFlushInterval(time.Millisecond))
+	// A cancelled context shows Report never waits: the spool takes what
+	// memory cannot.
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	var want []string
+	for i := range 20 {
+		if err := r.Report(cancelled, testSale(i)); err != nil {
+			t.Fatalf("Report %d: %v", i, err)
+		}
+		want = append(want, testCell(i))
+	}
+	if st := r.Stats(); st.Queued != 20 || st.Spooled != 20 {
+		t.Errorf("queued %d, spooled %d; want 20, 20", st.Queued, st.Spooled)
+	}
+	close(g.open)
+	if err := r.Flush(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedOrder(srv); !slices.Equal(got, want) {
+		t.Errorf("stored %v\nwant %v", got, want)
+	}
+}
+
+func TestReporterCloseDeadline(t *testing.T) {
+	t.Run("spool", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sales.spool")
+		hung := reporterServer(t)
+		hung.Delay(1000, time.Hour)
+		r := newReporter(t, reporterClient(t, hung), dripcel.WithSpool(path), dripcel.WithFlushInterval(time.Millisecond))
+		report(t, r, testSale(1), testSale(2), testSale(3), testSale(4), testSale(5))
+		err := r.Close(within(t, 50*time.Millisecond))
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "5 sales remain queued") ||
+			!strings.Contains(err.Error(), path) {
+			t.Fatalf("Close = %v; want DeadlineExceeded naming 5 sales and the spool", err)
+		}
+		if err := r.Report(context.Background(), testSale(6)); err == nil {
+			t.Fatal("Report after Close succeeded")
+		}
+		if again := r.Close(context.Background()); again == nil || again.Error() != err.Error() {
+			t.Errorf("second Close = %v, want the first result", again)
+		}
+
+		// The spool is free at once.
+		srv := reporterServer(t)
+		r2, err := dripcel.NewReporter(reporterClient(t, srv), dripcel.WithSpool(path))
+		if err != nil {
+			t.Fatalf("NewReporter right after Close: %v", err)
+		}
+		if st := r2.Stats(); st.Resumed != 5 {
+			t.Errorf("resumed %d, want 5", st.Resumed)
+		}
+		if err := r2.Close(within(t, 10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(srv.Sales()); n != 5 {
+			t.Errorf("stored %d, want 5", n)
+		}
+	})
+	t.Run("memory", func(t *testing.T) {
+		hung := reporterServer(t)
+		hung.Delay(1000, time.Hour)
+		r := newReporter(t, reporterClient(t, hung), dripcel.WithFlushInterval(time.Millisecond))
+		report(t, r, testSale(1), testSale(2), testSale(3))
+		err := r.Close(within(t, 50*time.Millisecond))
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "3 sales remain queued") ||
+			!strings.Contains(err.Error(), "lost") {
+			t.Fatalf("Close = %v; want DeadlineExceeded naming 3 lost sales", err)
+		}
+	})
+}
+
+func TestReporterReportAfterClose(t *testing.T) {
+	srv := reporterServer(t)
+	r := newReporter(t, reporterClient(t, srv))
+	report(t, r, testSale(1))
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Sales()); n != 1 {
+		t.Errorf("Close delivered %d sales, want 1", n)
+	}
+	if err := r.Report(context.Background(), testSale(2)); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Report after Close = %v", err)
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Errorf("Flush after Close with nothing queued = %v", err)
+	}
+}
+
+func TestReporterValidatesLikeUploadSales(t *testing.T) {
+	srv := reporterServer(t)
+	c := reporterClient(t, srv, dripcel.WithCellRegion("ZA"))
+	r := newReporter(t, c)
+	for _, s := range []dripcel.Sale{
+		{Cell: "0821234567"},
+		{CampaignID: reporterCampaign},
+		{CampaignID: reporterCampaign, Cell: "12345"},
+	} {
+		if err := r.Report(context.Background(), s); !errors.Is(err, dripcel.ErrInvalidSale) {
+			t.Errorf("Report(%+v) = %v, want ErrInvalidSale", s, err)
+		}
+	}
+	if st := r.Stats(); st.Reported != 0 || st.Queued != 0 {
+		t.Errorf("invalid sales were queued: %+v", st)
+	}
+}
+
+func TestReporterCopiesSaleValue(t *testing.T) {
+	srv := reporterServer(t)
+	r := newReporter(t, reporterClient(t, srv))
+	v := 100.0
+	s := testSale(1)
+	s.SaleValue = &v
+	report(t, r, s)
+	v = 1
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Sales(); len(got) != 1 || got[0].SaleValue != 100 {
+		t.Errorf("stored %+v, want value 100", got)
+	}
+}
+
+func TestNewReporterRefusesForeignOrBusySpool(t *testing.T) {
+	srv := reporterServer(t)
+	c := reporterClient(t, srv)
+	dir := t.TempDir()
+
+	foreign := filepath.Join(dir, "orders.csv")
+	content := bytes.Repeat([]byte("order,cell,value\n"), 500)
+	if err := os.WriteFile(foreign, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := dripcel.NewReporter(c, dripcel.WithSpool(foreign)); err == nil {
+		_ = r.Close(context.Background())
+		t.Fatal("NewReporter accepted a CSV file as its spool")
+	} else if !strings.Contains(err.Error(), "not a dripcel spool") {
+		t.Errorf("error %q does not say the file is not a spool", err)
+	}
+	if after, _ := os.ReadFile(foreign); !bytes.Equal(after, content) {
+		t.Fatal("the foreign file was changed")
+	}
+
+	path := filepath.Join(dir, "sales.spool")
+	newReporter(t, c, dripcel.WithSpool(path))
+	if r2, err := dripcel.NewReporter(c, dripcel.WithSpool(path)); err == nil {
+		_ = r2.Close(context.Background())
+		t.Fatal("two Reporters opened one spool")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("error %q does not say the spool is in use", err)
+	}
+}
+
+func TestReporterOptionsValidated(t *testing.T) {
+	srv := reporterServer(t)
+	c := reporterClient(t, srv)
+	for name, opt := range map[string]dripcel.ReporterOption{
+		"WithSpool":         dripcel.WithSpool(" "),
+		"WithFlushInterval": dripcel.WithFlushInterval(0),
+		"WithMaxBatch":      dripcel.WithMaxBatch(0),
+		"WithQueueSize":     dripcel.WithQueueSize(-1),
+	} {
+		if r, err := dripcel.NewReporter(c, opt); err == nil || !strings.Contains(err.Error(), name) {
+			if r != nil {
+				_ = r.Close(context.Background())
+			}
+			t.Errorf("%s: NewReporter = %v, want an error naming the option", name, err)
+		}
+	}
+	if _, err := dripcel.NewReporter(nil); err == nil {
+		t.Error("NewReporter(nil) succeeded")
+	}
+}
+
+func TestReporterNeverShowsKey(t *testing.T) {
+	const canary = "canary-key-7f3a9c"
+	srv := reporterServer(t, dripceltest.WithKey("other"))
+	c, err := dripcel.NewClient(canary, dripcel.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newReporter(t, c, dripcel.WithSpool(filepath.Join(t.TempDir(), "s")), dripcel.WithFlushInterval(time.Millisecond))
+	report(t, r, testSale(1))
+	flushErr := r.Flush(within(t, 10*time.Second))
+	closeErr := r.Close(within(t, 10*time.Second))
+	for _, s := range []string{
+		fmt.Sprint(r), fmt.Sprintf("%v %+v %#v %s %q", r, r, r, r, r),
+		fmt.Sprintf("%+v", struct{ R *dripcel.Reporter }{r}),
+		fmt.Sprintf("%+v", r.Stats()), fmt.Sprint(flushErr), fmt.Sprint(closeErr),
+	} {
+		if strings.Contains(s, canary) {
+			t.Errorf("key shown in %q", s)
+		}
+	}
+	if flushErr == nil || closeErr == nil {
+		t.Errorf("Flush = %v, Close = %v; want 401 errors", flushErr, closeErr)
+	}
+}
+
+// TestReporterFixesSoldAtAtReport checks that a sale without SoldAt is
+// dated when it is reported, not when Dripcel receives it: a sale sent a
+// day late, or sent again, must keep its date.
+func TestReporterFixesSoldAtAtReport(t *testing.T) {
+	later := time.Now().AddDate(0, 0, 3)
+	srv := reporterServer(t, dripceltest.WithClock(func() time.Time { return later }))
+	r := newReporter(t, reporterClient(t, srv))
+	s := testSale(1)
+	s.SoldAt = time.Time{}
+	before := time.Now()
+	report(t, r, s)
+	after := time.Now()
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Sales()
+	if len(got) != 1 {
+		t.Fatalf("stored %d sales", len(got))
+	}
+	stored, err := time.ParseInLocation("2006-01-02 15:04:05", got[0].SoldAt, time.Local)
+	if err != nil {
+		t.Fatalf("stored soldAt %q: %v", got[0].SoldAt, err)
+	}
+	if stored.Before(before.Truncate(time.Second)) || stored.After(after) {
+		t.Errorf("stored soldAt %s, want the time of Report (%s to %s)", stored, before, after)
+	}
+}

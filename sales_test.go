@@ -1,0 +1,323 @@
+package dripcel_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dripcel-go/dripcel"
+	"github.com/jarcoal/httpmock"
+)
+
+func TestUploadSalesWireFormat(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithUserAgent("shop/2.1"))
+	var body []byte
+	var header http.Header
+	var rawURL string
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
+		body, _ = io.ReadAll(req.Body)
+		header = req.Header.Clone()
+		rawURL = req.URL.String()
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+
+	jhb := time.FixedZone("SAST", 2*60*60)
+	sales := []dripcel.Sale{
+		{CampaignID: "c1", Cell: "0111111111"},
+		{CampaignID: "c1", SendID: "s1", ClickID: "k1", Cell: "27111111112",
+			SoldAt: time.Date(2023, 2, 14, 0, 0, 0, 0, time.UTC), SaleValue: dripcel.Value(100)},
+		{CampaignID: "c1", Cell: "27111111113", SoldAt: time.Date(2025, 10, 14, 9, 2, 51, 0, jhb), SaleValue: dripcel.Value(1e6)},
+		{CampaignID: "c1", Cell: "27111111114", SaleValue: dripcel.Value(0)},
+		{CampaignID: "c1", Cell: "27111111115", SaleValue: dripcel.Value(99.95)},
+	}
+	if err := c.UploadSales(context.Background(), sales); err != nil {
+		t.Fatal(err)
+	}
+
+	want := `[{"campaign_id":"c1","cell":"0111111111"},` +
+		`{"campaign_id":"c1","send_id":"s1","click_id":"k1","cell":"27111111112","soldAt":"2023-02-14","saleValue":100},` +
+		`{"campaign_id":"c1","cell":"27111111113","soldAt":"2025-10-14 09:02:51","saleValue":1000000},` +
+		`{"campaign_id":"c1","cell":"27111111114","saleValue":0},` +
+		`{"campaign_id":"c1","cell":"27111111115","saleValue":99.95}]`
+	if string(body) != want {
+		t.Errorf("body\n got %s\nwant %s", body, want)
+	}
+	var decoded []map[string]any
+	if err := json.Unmarshal(body, &decoded); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	if got := header.Get("Authorization"); got != "Bearer "+canaryKey {
+		t.Errorf("Authorization = %q", got)
+	}
+	if got := header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type = %q", got)
+	}
+	if ua := header.Get("User-Agent"); !strings.Contains(ua, "dripcel-go/"+dripcel.Version) || !strings.HasSuffix(ua, " shop/2.1") {
+		t.Errorf("User-Agent = %q", ua)
+	}
+	if strings.Contains(rawURL, canaryKey) || strings.Contains(rawURL, "?") {
+		t.Errorf("upload URL carries a query: %s", rawURL)
+	}
+}
+
+func TestUploadSalesEmptySendsNothing(t *testing.T) {
+	c, mt := mockClient(t)
+	for _, sales := range [][]dripcel.Sale{nil, {}} {
+		if err := c.UploadSales(context.Background(), sales); err != nil {
+			t.Errorf("UploadSales(%v) = %v", sales, err)
+		}
+	}
+	if n := mt.GetTotalCallCount(); n != 0 {
+		t.Errorf("%d requests sent for an empty upload", n)
+	}
+}
+
+func TestUploadSalesValidation(t *testing.T) {
+	tests := []struct {
+		name    string
+		bad     dripcel.Sale
+		wantMsg string
+		cell    bool
+	}{
+		{"no campaign", dripcel.Sale{Cell: "27631231234"}, "sale 37: campaign_id is required", false},
+		{"blank campaign", dripcel.Sale{CampaignID: "  ", Cell: "27631231234"}, "sale 37: campaign_id is required", false},
+		{"no cell", dripcel.Sale{CampaignID: "c"}, "sale 37: cell is required", false},
+		{"NaN value", dripcel.Sale{CampaignID: "c", Cell: "27631231234", SaleValue: dripcel.Value(math.NaN())}, "sale 37: saleValue must be a finite number", false},
+		{"Inf value", dripcel.Sale{CampaignID: "c", Cell: "27631231234", SaleValue: dripcel.Value(math.Inf(-1))}, "sale 37: saleValue must be a finite number", false},
+		{"bad cell with region", dripcel.Sale{CampaignID: "c", Cell: "12345"}, `sale 37: cell "12345" is not a valid ZA number`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, mt := mockClient(t, dripcel.WithCellRegion("ZA"))
+			sales := salesN(50)
+			sales[37] = tt.bad
+			err := c.UploadSales(context.Background(), sales)
+			if !errors.Is(err, dripcel.ErrInvalidSale) {
+				t.Fatalf("err = %v, want ErrInvalidSale", err)
+			}
+			if errors.Is(err, dripcel.ErrInvalidCell) != tt.cell {
+				t.Errorf("errors.Is(err, ErrInvalidCell) = %v, want %v", !tt.cell, tt.cell)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("err = %q, want it to contain %q", err, tt.wantMsg)
+			}
+			var ve *dripcel.ValidationError
+			if !errors.As(err, &ve) || ve.Index != 37 {
+				t.Errorf("ValidationError = %+v, want index 37", ve)
+			}
+			if n := mt.GetTotalCallCount(); n != 0 {
+				t.Errorf("%d requests sent despite an invalid sale", n)
+			}
+		})
+	}
+}
+
+func TestUploadSalesReportsEveryInvalidSale(t *testing.T) {
+	c, _ := mockClient(t)
+	sales := salesN(10)
+	sales[2].Cell = ""
+	sales[7].CampaignID = ""
+	err := c.UploadSales(context.Background(), sales)
+	for _, want := range []string{"sale 2: cell is required", "sale 7: campaign_id is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
+func TestUploadSalesBatchesInOrder(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithBatchSize(200))
+	var got [][]map[string]any
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
+		var batch []map[string]any
+		if err := json.NewDecoder(req.Body).Decode(&batch); err != nil {
+			t.Error(err)
+		}
+		got = append(got, batch)
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+	sales := salesN(450)
+	if err := c.UploadSales(context.Background(), sales); err != nil {
+		t.Fatal(err)
+	}
+	sizes := []int{}
+	next := 0
+	for _, b := range got {
+		sizes = append(sizes, len(b))
+		for _, s := range b {
+			if s["cell"] != sales[next].Cell {
+				t.Fatalf("sale %d sent as %v, want cell %s", next, s, sales[next].Cell)
+			}
+			next++
+		}
+	}
+	if len(sizes) != 3 || sizes[0] != 200 || sizes[1] != 200 || sizes[2] != 50 {
+		t.Errorf("batch sizes %v, want [200 200 50]", sizes)
+	}
+}
+
+func TestUploadSalesDefaultBatchesStayUnder100KB(t *testing.T) {
+	c, mt := mockClient(t)
+	var sizes []int
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(req.Body)
+		sizes = append(sizes, len(b))
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+	// Long IDs: 200 of these would be about 330 KB in one body.
+	sales := salesN(1000)
+	for i := range sales {
+		sales[i].ClickID = strings.Repeat("k", 800)
+		sales[i].SendID = strings.Repeat("s", 800)
+	}
+	if err := c.UploadSales(context.Background(), sales); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range sizes {
+		if n > dripcel.MaxBatchBytes {
+			t.Errorf("request %d body is %d bytes, over %d", i, n, dripcel.MaxBatchBytes)
+		}
+	}
+	if len(sizes) < 1000*1600/dripcel.MaxBatchBytes {
+		t.Errorf("%d requests for ~1.6 MB of sales: batches were not cut by size", len(sizes))
+	}
+}
+
+func TestUploadSalesPartialFailure(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithBatchSize(2))
+	replies := []httpmock.Responder{
+		httpmock.NewStringResponder(http.StatusOK, `{"ok":true}`),
+		httpmock.NewStringResponder(http.StatusConflict, `{"ok":false,"error":"Duplicate sale"}`),
+		httpmock.NewStringResponder(http.StatusNotFound, `{"ok":false,"error":"Campaign not found"}`),
+		httpmock.NewStringResponder(http.StatusOK, `{"ok":true}`),
+	}
+	n := 0
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
+		r := replies[n]
+		n++
+		return r(req)
+	})
+	err := c.UploadSales(context.Background(), salesN(8))
+	var ue *dripcel.UploadError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want *UploadError", err)
+	}
+	if n != 4 {
+		t.Errorf("%d requests, want 4: content refusals must not stop the upload", n)
+	}
+	if !errors.Is(err, dripcel.ErrDuplicateSale) || !errors.Is(err, dripcel.ErrCampaignNotFound) {
+		t.Errorf("err %v does not match both batch sentinels", err)
+	}
+	if errors.Is(err, dripcel.ErrUnauthorized) {
+		t.Error("err matches ErrUnauthorized")
+	}
+	if got := ue.Failed(); len(got) != 4 || got[0] != 2 || got[1] != 3 || got[2] != 4 || got[3] != 5 {
+		t.Errorf("Failed() = %v, want [2 3 4 5]", got)
+	}
+	if ue.Total != 8 || ue.NotAccepted() != 4 {
+		t.Errorf("Total %d, NotAccepted %d", ue.Total, ue.NotAccepted())
+	}
+	var be *dripcel.BatchError
+	if !errors.As(err, &be) || be.First != 2 || be.Last != 3 || !be.Sent {
+		t.Errorf("first BatchError = %+v", be)
+	}
+	var apiErr *dripcel.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict {
+		t.Errorf("first APIError = %+v", apiErr)
+	}
+	if !strings.Contains(err.Error(), "4 of 8 sales not accepted") {
+		t.Errorf("err = %q", err)
+	}
+}
+
+func TestUploadSalesStopsOnAuthFailure(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithBatchSize(3))
+	n := 0
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
+		n++
+		if n == 2 {
+			return httpmock.NewStringResponse(http.StatusUnauthorized, `{"ok":false,"error":"Invalid API key"}`), nil
+		}
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+	err := c.UploadSales(context.Background(), salesN(10))
+	if n != 2 {
+		t.Errorf("%d requests after an auth failure, want 2", n)
+	}
+	var ue *dripcel.UploadError
+	if !errors.As(err, &ue) || !errors.Is(err, dripcel.ErrUnauthorized) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(ue.Batches) != 2 {
+		t.Fatalf("batches %+v", ue.Batches)
+	}
+	refused, unsent := ue.Batches[0], ue.Batches[1]
+	if refused.First != 3 || refused.Last != 5 || !refused.Sent {
+		t.Errorf("refused batch %+v", refused)
+	}
+	if unsent.First != 6 || unsent.Last != 9 || unsent.Sent {
+		t.Errorf("unsent batch %+v", unsent)
+	}
+}
+
+func TestUploadSalesStopsWhenRetriesRunOut(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithBatchSize(1), dripcel.WithMaxRetries(2))
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales",
+		httpmock.NewStringResponder(http.StatusServiceUnavailable, "down"))
+	err := c.UploadSales(context.Background(), salesN(3))
+	if got := mt.GetTotalCallCount(); got != 3 {
+		t.Errorf("%d requests, want 3 (one batch, 1 + 2 retries)", got)
+	}
+	var ue *dripcel.UploadError
+	if !errors.As(err, &ue) || ue.NotAccepted() != 3 || ue.Batches[len(ue.Batches)-1].Sent {
+		t.Fatalf("err = %v", err)
+	}
+	var apiErr *dripcel.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Attempts != 3 {
+		t.Errorf("APIError = %+v", apiErr)
+	}
+}
+
+func TestUploadSalesCancelledContextSendsNothing(t *testing.T) {
+	c, mt := mockClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := c.UploadSales(ctx, salesN(3))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if n := mt.GetTotalCallCount(); n != 0 {
+		t.Errorf("%d requests after cancel", n)
+	}
+}
+
+func TestCellRegionConvertsBeforeSending(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithCellRegion("za"))
+	var got []map[string]any
+	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
+		_ = json.NewDecoder(req.Body).Decode(&got)
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
+	})
+	sales := []dripcel.Sale{
+		{CampaignID: "c", Cell: "063 123 1234"},
+		{CampaignID: "c", Cell: "+27 82 123 4567"},
+		{CampaignID: "c", Cell: "27721234567"},
+	}
+	if err := c.UploadSales(context.Background(), sales); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"27631231234", "27821234567", "27721234567"} {
+		if got[i]["cell"] != want {
+			t.Errorf("sale %d cell = %v, want %s", i, got[i]["cell"], want)
+		}
+	}
+	if sales[0].Cell != "063 123 1234" {
+		t.Error("UploadSales modified the caller's slice")
+	}
+}

@@ -44,7 +44,10 @@ func Value(v float64) *float64 { return &v }
 var errStopped = errors.New("upload stopped after an earlier batch failed")
 
 // UploadSales reports sales in bulk with POST /sales, split into batches of
-// at most WithBatchSize sales and MaxBatchBytes bytes, in order.
+// at most WithBatchSize sales and MaxBatchBytes bytes, in order (with
+// WithConcurrency(n), up to n at once). It holds one batch in memory at a
+// time, however many sales there are; UploadSalesSeq takes sales that are
+// not in memory.
 //
 // Every sale is validated first; if any is invalid, nothing is sent and the
 // error matches ErrInvalidSale and names each bad sale by index. An empty

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"iter"
 	"net/http"
 	"slices"
 	"sync"
@@ -14,7 +13,7 @@ import (
 	"github.com/dripcel-go/dripcel/internal/wire"
 )
 
-// The batch loop shared by UploadSales and UploadSalesSeq. It reads sales
+// The batch loop shared by UploadSales and UploadSalesSeq. It takes sales
 // one at a time, appends each one's JSON to the body being built and sends
 // the body when the batch is full, so an upload holds one batch
 // (WithConcurrency(n): n+1) however many sales it reports.
@@ -29,21 +28,22 @@ import (
 // either way.
 const smallBody = 4 << 10
 
-// sliceSource yields the sales of a slice, for the shared loop.
-func sliceSource(sales []Sale) iter.Seq2[Sale, error] {
-	return func(yield func(Sale, error) bool) {
-		for i := range sales {
-			if !yield(sales[i], nil) {
-				return
-			}
-		}
-	}
-}
-
-// uploader is one upload in progress.
+// uploader is one upload in progress: UploadSales and UploadSalesSeq feed
+// it sales with add, in order, and end it with finish.
 type uploader struct {
-	c   *Client
-	ctx context.Context
+	c     *Client
+	ctx   context.Context
+	cells []string // converted cells of the first sales, if validated already
+
+	// The batch being built, and where reading has got to.
+	body     *transport.Body // nil between batches
+	first    int             // index of the batch's first sale
+	count    int             // sales in the batch
+	read     int             // sales given to add
+	unsentAt int             // first sale not handed to a sender
+	cause    error           // why reading stopped early, if it did
+	fields   wire.Fields
+
 	// sem bounds the batches in flight; nil when they go one at a time.
 	sem chan struct{}
 	wg  sync.WaitGroup
@@ -54,101 +54,105 @@ type uploader struct {
 	failed []*BatchError
 }
 
-// upload runs the loop over seq. total is the number of sales seq holds when
-// known (a slice), so that sales never read are reported too, or -1 for a
-// stream. cells, when not nil, holds the converted cells of the first
-// len(cells) sales, already validated.
-func (c *Client) upload(ctx context.Context, seq iter.Seq2[Sale, error], total int, cells []string) error {
-	u := &uploader{c: c, ctx: ctx}
+// newUploader starts an upload. cells, when not nil, holds the converted
+// cells of the first len(cells) sales, which are already validated.
+func (c *Client) newUploader(ctx context.Context, cells []string) *uploader {
+	u := &uploader{c: c, ctx: ctx, cells: cells}
 	if c.concurrency > 1 {
 		u.sem = make(chan struct{}, c.concurrency)
 	}
-	var (
-		body     *transport.Body // the batch being built; nil between batches
-		first    int             // index of its first sale
-		count    int             // sales in it
-		read     int             // sales read from seq
-		unsentAt int             // first sale not handed to a sender
-		cause    error           // why reading stopped early, if it did
-		fields   wire.Fields
-	)
-	for s, err := range seq {
-		i := read
-		read++
-		if u.halted.Load() || ctx.Err() != nil {
-			cause = u.stopCause()
-			break
-		}
-		if err != nil {
-			cause = fmt.Errorf("dripcel: reading sale %d: %w", i, err)
-			break
-		}
-		if i < len(cells) {
-			fields = wire.Fields{CampaignID: s.CampaignID, SendID: s.SendID, ClickID: s.ClickID,
-				Cell: cells[i], SoldAt: s.SoldAt, SaleValue: s.SaleValue}
-		} else if err := c.wireFields(&s, i, &fields); err != nil {
-			cause = err
-			break
-		}
+	return u
+}
 
-		if count == 0 {
-			body = c.bodies.Get()
-			body.Buf = append(body.Buf, '[')
-			first = i
-		}
-		mark := len(body.Buf)
-		if count > 0 {
-			body.Buf = append(body.Buf, ',')
-		}
-		body.Buf = wire.AppendJSON(body.Buf, &fields)
-		if count > 0 && len(body.Buf)+1 > MaxBatchBytes {
-			// This sale would push the body past the limit: send the
-			// batch without it, and start the next with it.
-			next := c.bodies.Get()
-			next.Buf = append(append(next.Buf, '['), body.Buf[mark+1:]...)
-			body.Buf = body.Buf[:mark]
-			sent := u.send(body, first, i-1)
-			body = next
-			if !sent {
-				cause = u.stopCause()
-				break
-			}
-			unsentAt = i
-			first, count = i, 0
-		}
-		count++
-		if count == c.batchSize {
-			sent := u.send(body, first, i)
-			body, count = nil, 0
-			if !sent {
-				cause = u.stopCause()
-				break
-			}
-			unsentAt = i + 1
-		}
+// add takes the next sale, or the error met reading it, and sends the batch
+// when it is full. It reports false when the upload cannot go on; u.cause
+// then says why.
+func (u *uploader) add(s *Sale, err error) bool {
+	c := u.c
+	i := u.read
+	u.read++
+	if u.halted.Load() || u.ctx.Err() != nil {
+		u.cause = u.stopCause()
+		return false
 	}
-	if cause == nil && count > 0 {
-		sent := u.send(body, first, read-1)
-		body = nil
+	if err != nil {
+		u.cause = fmt.Errorf("dripcel: reading sale %d: %w", i, err)
+		return false
+	}
+	if i < len(u.cells) {
+		u.fields = wire.Fields{CampaignID: s.CampaignID, SendID: s.SendID, ClickID: s.ClickID,
+			Cell: u.cells[i], SoldAt: s.SoldAt, SaleValue: s.SaleValue}
+	} else if err := c.wireFields(s, i, &u.fields); err != nil {
+		u.cause = err
+		return false
+	}
+
+	if u.count == 0 {
+		u.body = c.bodies.Get()
+		u.body.Buf = append(u.body.Buf, '[')
+		u.first = i
+	}
+	mark := len(u.body.Buf)
+	if u.count > 0 {
+		u.body.Buf = append(u.body.Buf, ',')
+	}
+	u.body.Buf = wire.AppendJSON(u.body.Buf, &u.fields)
+	if u.count > 0 && len(u.body.Buf)+1 > MaxBatchBytes {
+		// This sale would push the body past the limit: send the batch
+		// without it, and start the next with it.
+		next := c.bodies.Get()
+		next.Buf = append(append(next.Buf, '['), u.body.Buf[mark+1:]...)
+		u.body.Buf = u.body.Buf[:mark]
+		sent := u.send(u.body, u.first, i-1)
+		u.body = next
+		if !sent {
+			u.cause = u.stopCause()
+			return false
+		}
+		u.unsentAt = i
+		u.first, u.count = i, 0
+	}
+	u.count++
+	if u.count == c.batchSize {
+		sent := u.send(u.body, u.first, i)
+		u.body, u.count = nil, 0
+		if !sent {
+			u.cause = u.stopCause()
+			return false
+		}
+		u.unsentAt = i + 1
+	}
+	return true
+}
+
+// finish sends the last batch, waits for the batches in flight and returns
+// the upload's error. total is the number of sales the caller had, so that
+// sales never read are reported too, or -1 for a stream: then the sales
+// read.
+func (u *uploader) finish(total int) error {
+	if u.cause == nil && u.count > 0 {
+		sent := u.send(u.body, u.first, u.read-1)
+		u.body = nil
 		if sent {
-			unsentAt = read
+			u.unsentAt = u.read
 		} else {
-			cause = u.stopCause()
+			u.cause = u.stopCause()
 		}
 	}
-	if body != nil {
-		body.Release()
+	if u.body != nil {
+		u.body.Release()
+		u.body = nil
 	}
 	u.wg.Wait()
 
 	if total < 0 {
-		total = read
+		total = u.read
 	}
-	if cause != nil && unsentAt < total {
+	if u.cause != nil && u.unsentAt < total {
 		// The sales after the last batch sent were not sent: for a slice,
 		// all the rest; for a stream, those read (a bad sale or a failed
 		// read included, last).
-		u.failed = append(u.failed, &BatchError{First: unsentAt, Last: total - 1, Err: cause})
+		u.failed = append(u.failed, &BatchError{First: u.unsentAt, Last: total - 1, Err: u.cause})
 	}
 	if len(u.failed) == 0 {
 		return nil

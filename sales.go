@@ -73,7 +73,13 @@ func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
 	if err != nil {
 		return err
 	}
-	return c.upload(ctx, sliceSource(sales), len(sales), cells)
+	u := c.newUploader(ctx, cells)
+	for i := range sales {
+		if !u.add(&sales[i], nil) {
+			break
+		}
+	}
+	return u.finish(len(sales))
 }
 
 // stopsUpload reports whether a failed batch means later batches would fail

@@ -24,5 +24,11 @@ import (
 // The name follows the standard library's habit of a Seq suffix for the
 // form of a function that takes an iterator (slices.AppendSeq).
 func (c *Client) UploadSalesSeq(ctx context.Context, seq iter.Seq2[Sale, error]) error {
-	return c.upload(ctx, seq, -1, nil)
+	u := c.newUploader(ctx, nil)
+	for s, err := range seq {
+		if !u.add(&s, err) {
+			break
+		}
+	}
+	return u.finish(-1)
 }

@@ -256,38 +256,31 @@ func BenchmarkGrowth(b *testing.B) {
 	for _, n := range []int{10, 1000, 100000, 1000000} {
 		b.Run("n="+benchSizeName(n)+"/impl=slice", func(b *testing.B) {
 			sales := benchSales(n)
-			srv := discardServer(b)
-			c := benchClient(b, srv)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.UploadSales(ctx, sales); err != nil {
-					b.Fatal(err)
-				}
-			}
-			peak := measurePeak(b, srv, func(c *dripcel.Client) error { return c.UploadSales(ctx, sales) })
-			b.ReportMetric(peak, "peak-heap-B")
+			benchGrowth(b, func(c *dripcel.Client) error { return c.UploadSales(ctx, sales) })
 		})
 	}
 	b.Run("n=1M/impl=seq", func(b *testing.B) {
-		const n = 1000000
 		seq := func(yield func(dripcel.Sale, error) bool) {
-			for i := range n {
+			for i := range 1000000 {
 				if !yield(benchSale(i), nil) {
 					return
 				}
 			}
 		}
-		srv := discardServer(b)
-		c := benchClient(b, srv)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := c.UploadSalesSeq(ctx, seq); err != nil {
-				b.Fatal(err)
-			}
-		}
-		peak := measurePeak(b, srv, func(c *dripcel.Client) error { return c.UploadSalesSeq(ctx, seq) })
-		b.ReportMetric(peak, "peak-heap-B")
+		benchGrowth(b, func(c *dripcel.Client) error { return c.UploadSalesSeq(ctx, seq) })
 	})
+}
+
+func benchGrowth(b *testing.B, upload func(*dripcel.Client) error) {
+	srv := discardServer(b)
+	c := benchClient(b, srv)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := upload(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(measurePeak(b, srv, upload), "peak-heap-B")
 }
 
 // BenchmarkPacedUpload uploads 20 batches through WithRateLimit against a

@@ -122,11 +122,18 @@ func TestUploadSalesSeqStopsAtInvalidSale(t *testing.T) {
 	if !errors.As(err, &verr) || verr.Index != 3 || verr.Field != "cell" {
 		t.Fatalf("ValidationError = %+v, want index 3, field cell", verr)
 	}
+	checkStoppedAtSale3(t, err, src, srv)
+}
+
+// checkStoppedAtSale3 checks an upload in batches of 2 that stopped when it
+// read sale 3: sales 0-1 went out as a batch, 2 was read and held, and
+// nothing after 3 was read.
+func checkStoppedAtSale3(t *testing.T, err error, src *countingSeq, srv *dripceltest.Server) {
+	t.Helper()
 	var upErr *dripcel.UploadError
 	if !errors.As(err, &upErr) {
 		t.Fatalf("err = %T, want *UploadError", err)
 	}
-	// Sales 0-1 went out as a batch; 2 was read and held; 3 was bad.
 	if upErr.Total != 4 || len(upErr.Batches) != 1 {
 		t.Fatalf("UploadError = %+v, want Total 4 and one batch", upErr)
 	}
@@ -134,10 +141,10 @@ func TestUploadSalesSeqStopsAtInvalidSale(t *testing.T) {
 		t.Errorf("batch = %+v, want sales 2-3 not sent", b)
 	}
 	if src.asked != 4 {
-		t.Errorf("the stream was read to sale %d; nothing after the bad sale should be", src.asked-1)
+		t.Errorf("the stream was read to sale %d; nothing after sale 3 should be", src.asked-1)
 	}
 	if got := len(srv.Sales()); got != 2 {
-		t.Errorf("server stored %d sales, want the 2 sent before the bad one", got)
+		t.Errorf("server stored %d sales, want the 2 sent before sale 3", got)
 	}
 }
 
@@ -182,22 +189,7 @@ func TestUploadSalesSeqCancelledMidStream(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	var upErr *dripcel.UploadError
-	if !errors.As(err, &upErr) {
-		t.Fatalf("err = %T, want *UploadError", err)
-	}
-	if upErr.Total != 4 || len(upErr.Batches) != 1 {
-		t.Fatalf("UploadError = %+v, want Total 4, one batch", upErr)
-	}
-	if b := upErr.Batches[0]; b.First != 2 || b.Last != 3 || b.Sent {
-		t.Errorf("batch = %+v, want sales 2-3 not sent", b)
-	}
-	if src.asked != 4 {
-		t.Errorf("read %d sales after the cancel, want none", src.asked-4)
-	}
-	if got := len(srv.Sales()); got != 2 {
-		t.Errorf("server stored %d sales, want 2", got)
-	}
+	checkStoppedAtSale3(t, err, src, srv)
 }
 
 func TestUploadSalesSeqAggregatesBatchErrors(t *testing.T) {

@@ -141,7 +141,13 @@ func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
 			hc.Timeout = cfg.httpClient.Timeout
 		}
 	}
-	hc.Transport = &transport.Auth{Base: rt, Key: key, Scheme: base.Scheme, Host: base.Host}
+	// The per-attempt bound is kept by the transport with a context
+	// deadline, not by http.Client.Timeout: net/http enforces the latter
+	// for a RoundTripper of its own with a context deadline too, but for
+	// any other (Auth here) with a timer and two goroutines per request.
+	timeout := hc.Timeout
+	hc.Timeout = 0
+	hc.Transport = &transport.Auth{Base: rt, Key: key, Scheme: base.Scheme, Host: base.Host, Timeout: timeout}
 	return hc
 }
 

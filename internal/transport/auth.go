@@ -10,12 +10,14 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Placement says where a request carries the key.
@@ -43,6 +45,9 @@ type Auth struct {
 	Key    string
 	Scheme string
 	Host   string
+	// Timeout bounds each request, reading its response body included
+	// (0 for no bound), as http.Client.Timeout would.
+	Timeout time.Duration
 
 	// The header value and the query parameter, built once.
 	once   sync.Once
@@ -56,22 +61,32 @@ func (a *Auth) init() {
 }
 
 // RoundTrip implements http.RoundTripper. It does not change req: it sends a
-// copy that carries the key.
+// copy that carries the key, and the deadline of Timeout.
 func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
+	var cancel context.CancelFunc
+	out := req
+	if a.Timeout > 0 {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(req.Context(), a.Timeout)
+		out = req.WithContext(ctx)
+	}
 	if !strings.EqualFold(req.URL.Scheme, a.Scheme) || !strings.EqualFold(req.URL.Host, a.Host) {
 		// net/http sets Referer on a redirect to the URL it came from, and
 		// a postback URL holds the customer's cell: another host gets neither.
 		if req.Header.Get("Referer") != "" {
-			req = req.Clone(req.Context())
-			req.Header.Del("Referer")
+			out = out.Clone(out.Context())
+			out.Header.Del("Referer")
 		}
-		return a.roundTrip(req)
+		return a.roundTrip(out, cancel)
 	}
 	// A shallow copy, not req.Clone: only the part that changes (the URL or
 	// the header map) is copied, which halves what a request allocates here.
 	// Header values are shared, never modified.
 	a.once.Do(a.init)
-	out := *req
+	if out == req {
+		cp := *req
+		out = &cp
+	}
 	if p, _ := req.Context().Value(placementKey{}).(Placement); p == Query {
 		u := *req.URL
 		u.RawQuery = a.query
@@ -87,11 +102,20 @@ func (a *Auth) RoundTrip(req *http.Request) (*http.Response, error) {
 		h["Authorization"] = a.bearer // shared, never modified
 		out.Header = h
 	}
-	return a.roundTrip(&out)
+	return a.roundTrip(out, cancel)
 }
 
-func (a *Auth) roundTrip(req *http.Request) (*http.Response, error) {
+// roundTrip sends req; cancel, when not nil, ends its deadline once the
+// response body is closed, or at once on an error.
+func (a *Auth) roundTrip(req *http.Request, cancel context.CancelFunc) (*http.Response, error) {
 	resp, err := a.Base.RoundTrip(req)
+	if cancel != nil {
+		if err != nil || resp == nil {
+			cancel()
+		} else {
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		}
+	}
 	if err != nil {
 		// A transport error may quote what the server sent, and a server
 		// that echoes the request line sends back the query: the key and
@@ -154,3 +178,16 @@ func (e *redacted) Error() string   { return e.msg }
 func (e *redacted) Timeout() bool   { return e.timeout }
 func (e *redacted) Temporary() bool { return e.timeout }
 func (e *redacted) Unwrap() error   { return e.cause }
+
+// cancelOnClose ends a request's deadline when its response body is closed:
+// the deadline bounds reading the body too.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}

@@ -2,7 +2,6 @@ package dripcel
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/dripcel-go/dripcel/internal/transport"
@@ -22,9 +21,5 @@ func (c *Client) Postback(ctx context.Context, s Sale) error {
 	if err := c.wireFields(&s, -1, &f); err != nil {
 		return err
 	}
-	q, err := wire.Query(&f)
-	if err != nil {
-		return fmt.Errorf("dripcel: encoding postback: %w", err)
-	}
-	return c.do(ctx, request{method: http.MethodGet, path: "/sales/create", rawQuery: q, placement: transport.Query})
+	return c.do(ctx, request{method: http.MethodGet, path: "/sales/create", rawQuery: wire.Query(&f), placement: transport.Query})
 }

@@ -11,7 +11,7 @@ package wire
 // It is written by hand rather than with a reflection-based encoder: a
 // postback is one small request, and building its query that way cost about
 // as much as the rest of the client's work on it.
-func Query(f *Fields) (string, error) {
+func Query(f *Fields) string {
 	var buf [256]byte
 	b := buf[:0]
 	b = appendParam(b, "campaign_id", f.CampaignID)
@@ -30,7 +30,7 @@ func Query(f *Fields) (string, error) {
 		var t [len(dateTimeLayout)]byte
 		b = appendParam(b, "soldAt", string(AppendSoldAt(t[:0], f.SoldAt)))
 	}
-	return string(b), nil
+	return string(b)
 }
 
 // appendParam appends "&name=value" (without the "&" when b is empty),

@@ -59,11 +59,7 @@ func TestFormatValue(t *testing.T) {
 func TestQueryRoundTripsHostileValues(t *testing.T) {
 	hostile := "a&b=c#d%e\nf+g ü " + strings.Repeat("z", 10<<10)
 	f := Fields{CampaignID: hostile, SendID: "s=1&key=evil", ClickID: "#frag", Cell: "+27 63"}
-	q, err := Query(&f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := url.ParseQuery(q)
+	got, err := url.ParseQuery(Query(&f))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,7 @@ package dripcel_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -25,16 +23,12 @@ import (
 const benchKey = "bench-key"
 
 // discardServer is a loopback server that reads and discards every request
-// body and answers {"ok":true}, so that a benchmark measures the client.
-func discardServer(b *testing.B) *httptest.Server {
+// body and answers {"ok":true}. It runs in a child process (this test binary
+// started again, see benchserver_test.go) so that the allocations and the
+// heap a benchmark reports are the client's alone, not the server's too.
+func discardServer(b *testing.B) *benchServer {
 	b.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"ok":true}`)
-	}))
-	b.Cleanup(srv.Close)
-	return srv
+	return startBenchServer(b)
 }
 
 // newTransport is a transport of its own for each client, so the SDK and the
@@ -45,7 +39,7 @@ func newTransport(b *testing.B) *http.Transport {
 	return tr
 }
 
-func benchClient(b *testing.B, srv *httptest.Server, opts ...dripcel.Option) *dripcel.Client {
+func benchClient(b *testing.B, srv *benchServer, opts ...dripcel.Option) *dripcel.Client {
 	b.Helper()
 	// The default per-attempt timeout, which WithHTTPClient would replace
 	// with hc's (none): the SDK is measured as it is configured by default.
@@ -61,7 +55,7 @@ func benchClient(b *testing.B, srv *httptest.Server, opts ...dripcel.Option) *dr
 	return c
 }
 
-func benchBaseline(b *testing.B, srv *httptest.Server) *baseClient {
+func benchBaseline(b *testing.B, srv *benchServer) *baseClient {
 	// A careful client bounds its requests too.
 	return newBaseClient(&http.Client{Transport: newTransport(b), Timeout: dripcel.DefaultTimeout}, srv.URL, benchKey)
 }
@@ -236,7 +230,7 @@ func (p *heapProbe) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // measurePeak runs upload once through a probed client and returns the
 // peak extra live heap in bytes.
-func measurePeak(b *testing.B, srv *httptest.Server, upload func(*dripcel.Client) error) float64 {
+func measurePeak(b *testing.B, srv *benchServer, upload func(*dripcel.Client) error) float64 {
 	b.Helper()
 	probe := newHeapProbe(newTransport(b), 100)
 	c := benchClient(b, srv, dripcel.WithHTTPClient(&http.Client{Transport: probe}))

@@ -291,12 +291,18 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	u := *c.base
 	u.Path += r.path
-	// Message and Code are the server's words: bounded and kept to one
-	// printable line, as they end up in the caller's logs.
+	// Message, Code and Body are the server's words: bounded and kept to
+	// one printable line, as they end up in the caller's logs. A server may
+	// echo the request (a message quoting the key, a proxy's page quoting
+	// the URL): the key and the query are cut out before anything is kept.
+	excerpt := func(s string) string {
+		s, _ = transport.Scrub(s, c.key, r.rawQuery)
+		return wire.Excerpt([]byte(s), maxBodyExcerpt)
+	}
 	apiErr := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    wire.Excerpt([]byte(reply.Message), maxBodyExcerpt),
-		Code:       wire.Excerpt([]byte(reply.Code), maxBodyExcerpt),
+		Message:    excerpt(reply.Message),
+		Code:       excerpt(reply.Code),
 		Method:     r.method,
 		URL:        transport.URL(&u),
 		Attempts:   count.n,
@@ -305,7 +311,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 		apiErr.RetryAfter = d
 	}
 	if !reply.Envelope {
-		apiErr.Body = wire.Excerpt(raw, maxBodyExcerpt)
+		apiErr.Body = excerpt(string(raw))
 	}
 	if apiErr.Message == "" {
 		apiErr.Message = http.StatusText(resp.StatusCode)

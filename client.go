@@ -137,7 +137,10 @@ func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
 		}
 		hc.CheckRedirect = cfg.httpClient.CheckRedirect
 		hc.Jar = cfg.httpClient.Jar
-		if !cfg.timeoutSet {
+		// A zero Timeout is http.Client's "not set", as in the common
+		// &http.Client{Transport: tr}: it keeps the default bound rather
+		// than silently removing it. WithTimeout(0) removes it.
+		if !cfg.timeoutSet && cfg.httpClient.Timeout > 0 {
 			hc.Timeout = cfg.httpClient.Timeout
 		}
 	}

@@ -76,9 +76,10 @@ func WithBaseURL(u string) Option {
 }
 
 // WithHTTPClient makes requests through hc's Transport, CheckRedirect and
-// Jar (and its Timeout, unless WithTimeout is given). hc itself is never
-// modified. Use it for proxies, private certificate authorities or test
-// transports.
+// Jar, and bounds each attempt by hc's Timeout when it is set (not zero)
+// and WithTimeout is not given; otherwise by DefaultTimeout. hc itself is
+// never modified. Use it for proxies, private certificate authorities or
+// test transports.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {

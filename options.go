@@ -112,8 +112,9 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithRetryWait bounds the backoff between attempts: it starts near min and
-// grows exponentially, with jitter, up to max. A Retry-After from the server
+// WithRetryWait bounds the backoff between attempts: it starts at min and
+// grows exponentially, with jitter, up to max (so a min of 0 retries at
+// once, without backoff). A Retry-After from the server
 // is obeyed above max, up to 60 seconds; one that would end after the
 // context's deadline fails the call at once instead.
 func WithRetryWait(minWait, maxWait time.Duration) Option {

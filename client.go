@@ -5,7 +5,11 @@
 //
 //	c, err := dripcel.NewClient(os.Getenv("DRIPCEL_API_KEY"))
 //	err = c.UploadSales(ctx, sales)          // POST /sales, in batches
+//	err = c.UploadSalesSeq(ctx, rows)        // the same, sent as rows are read
 //	err = c.Postback(ctx, sale)              // GET /sales/create, one sale
+//
+// A Reporter sends sales in the background, for a checkout that must not
+// wait on Dripcel. Package dripceltest is a fake Dripcel for your tests.
 //
 // Failed attempts (network errors, 429, 500, 502, 503, 504) are retried with
 // backoff; see the README for the exact guarantees. Errors match the

@@ -32,6 +32,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dripcel-go/dripcel/internal/retry"
 	"github.com/dripcel-go/dripcel/internal/transport"
@@ -75,6 +76,11 @@ type Client struct {
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, errors.New("dripcel: NewClient: empty API key")
+	}
+	// A key read from a file often keeps its newline: net/http would then
+	// refuse every request with an error that does not say why.
+	if strings.TrimSpace(apiKey) != apiKey || strings.ContainsFunc(apiKey, unicode.IsControl) {
+		return nil, errors.New("dripcel: NewClient: the API key has surrounding spaces or control characters (a trailing newline?)")
 	}
 	cfg := defaultConfig()
 	for _, opt := range opts {

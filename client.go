@@ -5,7 +5,11 @@
 //
 //	c, err := dripcel.NewClient(os.Getenv("DRIPCEL_API_KEY"))
 //	err = c.UploadSales(ctx, sales)          // POST /sales, in batches
+//	err = c.UploadSalesSeq(ctx, rows)        // the same, sent as rows are read
 //	err = c.Postback(ctx, sale)              // GET /sales/create, one sale
+//
+// A Reporter sends sales in the background, for a checkout that must not
+// wait on Dripcel. Package dripceltest is a fake Dripcel for your tests.
 //
 // Failed attempts (network errors, 429, 500, 502, 503, 504) are retried with
 // backoff; see the README for the exact guarantees. Errors match the
@@ -28,6 +32,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dripcel-go/dripcel/internal/retry"
 	"github.com/dripcel-go/dripcel/internal/transport"
@@ -71,6 +76,11 @@ type Client struct {
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, errors.New("dripcel: NewClient: empty API key")
+	}
+	// A key read from a file often keeps its newline: net/http would then
+	// refuse every request with an error that does not say why.
+	if strings.TrimSpace(apiKey) != apiKey || strings.ContainsFunc(apiKey, unicode.IsControl) {
+		return nil, errors.New("dripcel: NewClient: the API key has surrounding spaces or control characters (a trailing newline?)")
 	}
 	cfg := defaultConfig()
 	for _, opt := range opts {
@@ -137,7 +147,10 @@ func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
 		}
 		hc.CheckRedirect = cfg.httpClient.CheckRedirect
 		hc.Jar = cfg.httpClient.Jar
-		if !cfg.timeoutSet {
+		// A zero Timeout is http.Client's "not set", as in the common
+		// &http.Client{Transport: tr}: it keeps the default bound rather
+		// than silently removing it. WithTimeout(0) removes it.
+		if !cfg.timeoutSet && cfg.httpClient.Timeout > 0 {
 			hc.Timeout = cfg.httpClient.Timeout
 		}
 	}
@@ -291,12 +304,18 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	u := *c.base
 	u.Path += r.path
-	// Message and Code are the server's words: bounded and kept to one
-	// printable line, as they end up in the caller's logs.
+	// Message, Code and Body are the server's words: bounded and kept to
+	// one printable line, as they end up in the caller's logs. A server may
+	// echo the request (a message quoting the key, a proxy's page quoting
+	// the URL): the key and the query are cut out before anything is kept.
+	excerpt := func(s string) string {
+		s, _ = transport.Scrub(s, c.key, r.rawQuery)
+		return wire.Excerpt([]byte(s), maxBodyExcerpt)
+	}
 	apiErr := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    wire.Excerpt([]byte(reply.Message), maxBodyExcerpt),
-		Code:       wire.Excerpt([]byte(reply.Code), maxBodyExcerpt),
+		Message:    excerpt(reply.Message),
+		Code:       excerpt(reply.Code),
 		Method:     r.method,
 		URL:        transport.URL(&u),
 		Attempts:   count.n,
@@ -305,7 +324,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 		apiErr.RetryAfter = d
 	}
 	if !reply.Envelope {
-		apiErr.Body = wire.Excerpt(raw, maxBodyExcerpt)
+		apiErr.Body = excerpt(string(raw))
 	}
 	if apiErr.Message == "" {
 		apiErr.Message = http.StatusText(resp.StatusCode)

@@ -137,7 +137,8 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("dripcel: sale: %s %s", e.Field, e.Reason)
 }
 
-// Is matches ErrInvalidSale, and ErrInvalidCell when the cell was at fault.
+// Is matches ErrInvalidSale. errors.Is also matches ErrInvalidCell, through
+// Unwrap, when the cell was at fault.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidSale }
 
 // Unwrap returns the underlying cause, such as ErrInvalidCell.
@@ -145,8 +146,9 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 // BatchError is one batch of an upload that was not accepted.
 type BatchError struct {
-	// First and Last are the indexes (inclusive) in the uploaded slice of the
-	// sales this batch held.
+	// First and Last are the indexes (inclusive) of the sales this batch
+	// held: in the slice given to UploadSales, or in the order
+	// UploadSalesSeq read them.
 	First, Last int
 	// Sent is false for sales never sent because the upload stopped early
 	// (an auth failure, retries exhausted, a cancelled context).
@@ -167,11 +169,12 @@ func (e *BatchError) Error() string {
 // Unwrap returns the cause, so errors.Is sees its sentinel.
 func (e *BatchError) Unwrap() error { return e.Err }
 
-// UploadError is returned by UploadSales when any batch was not accepted. It
-// says exactly which sales Dripcel did not take: every sale not covered by
-// one of Batches was accepted.
+// UploadError is returned by UploadSales and UploadSalesSeq when any batch
+// was not accepted. It says exactly which sales Dripcel did not take: every
+// sale not covered by one of Batches was accepted.
 type UploadError struct {
-	// Total is the number of sales given to UploadSales.
+	// Total is the number of sales given to UploadSales, or read by
+	// UploadSalesSeq.
 	Total int
 	// Batches are the batches not accepted, in order.
 	Batches []*BatchError

@@ -76,9 +76,10 @@ func WithBaseURL(u string) Option {
 }
 
 // WithHTTPClient makes requests through hc's Transport, CheckRedirect and
-// Jar (and its Timeout, unless WithTimeout is given). hc itself is never
-// modified. Use it for proxies, private certificate authorities or test
-// transports.
+// Jar, and bounds each attempt by hc's Timeout when it is set (not zero)
+// and WithTimeout is not given; otherwise by DefaultTimeout. hc itself is
+// never modified. Use it for proxies, private certificate authorities or
+// test transports.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -111,8 +112,9 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithRetryWait bounds the backoff between attempts: it starts near min and
-// grows exponentially, with jitter, up to max. A Retry-After from the server
+// WithRetryWait bounds the backoff between attempts: it starts at min and
+// grows exponentially, with jitter, up to max (so a min of 0 retries at
+// once, without backoff). A Retry-After from the server
 // is obeyed above max, up to 60 seconds; one that would end after the
 // context's deadline fails the call at once instead.
 func WithRetryWait(minWait, maxWait time.Duration) Option {

@@ -129,30 +129,14 @@ func (a *Auth) roundTrip(req *http.Request, cancel context.CancelFunc) (*http.Re
 // raw or query-escaped). Otherwise it returns an error with them replaced
 // that keeps only what callers test for: timeouts and context errors. The
 // original is dropped from the chain on purpose, since unwrapping it would
-// give the secrets back. Longer secrets are replaced first, so a query
-// string that holds the key goes as a whole.
+// give the secrets back.
 func Redact(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	var forms []string
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		for _, f := range []string{s, url.QueryEscape(s)} {
-			if strings.Contains(msg, f) {
-				forms = append(forms, f)
-			}
-		}
-	}
-	if len(forms) == 0 {
+	msg, changed := Scrub(err.Error(), secrets...)
+	if !changed {
 		return err
-	}
-	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	for _, f := range forms {
-		msg = strings.ReplaceAll(msg, f, "REDACTED")
 	}
 	r := &redacted{msg: msg}
 	var ne net.Error
@@ -166,6 +150,32 @@ func Redact(err error, secrets ...string) error {
 		r.cause = context.DeadlineExceeded
 	}
 	return r
+}
+
+// Scrub replaces every occurrence of secrets in s, each raw or
+// query-escaped, with "REDACTED", and reports whether it replaced any.
+// Longer secrets are replaced first, so a query string that holds the key
+// goes as a whole.
+func Scrub(s string, secrets ...string) (string, bool) {
+	var forms []string
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
+		for _, f := range []string{secret, url.QueryEscape(secret)} {
+			if strings.Contains(s, f) {
+				forms = append(forms, f)
+			}
+		}
+	}
+	if len(forms) == 0 {
+		return s, false
+	}
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		s = strings.ReplaceAll(s, f, "REDACTED")
+	}
+	return s, true
 }
 
 type redacted struct {

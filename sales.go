@@ -50,7 +50,7 @@ var errStopped = errors.New("upload stopped after an earlier batch failed")
 // not in memory.
 //
 // Every sale is validated first; if any is invalid, nothing is sent and the
-// error matches ErrInvalidSale and names each bad sale by index. An empty
+// error matches ErrInvalidSale and names the bad sales by index (the first 100; the rest are counted). An empty
 // slice sends nothing and returns nil.
 //
 // A batch refused for its content (404 ErrCampaignNotFound, 409
@@ -126,13 +126,14 @@ func (c *Client) wireFields(s *Sale, index int, f *wire.Fields) error {
 // send, while memory stays bounded for larger uploads.
 const cellCacheSize = 1 << 14
 
-// validateAll checks every sale and reports every invalid one. With a cell
+// validateAll checks every sale and reports the invalid ones. With a cell
 // region it also returns the converted cells of the first cellCacheSize
 // sales.
 func (c *Client) validateAll(sales []Sale) ([]string, error) {
 	var (
-		errs  []error
-		cells []string
+		errs    []error
+		invalid int
+		cells   []string
 	)
 	if c.cellRegion != "" {
 		cells = make([]string, 0, min(len(sales), cellCacheSize))
@@ -140,18 +141,29 @@ func (c *Client) validateAll(sales []Sale) ([]string, error) {
 	for i := range sales {
 		cell, err := c.check(&sales[i], i)
 		if err != nil {
-			errs = append(errs, err)
+			// Every bad sale is counted, but only the first few are kept:
+			// an upload of a million bad rows must not build a huge error.
+			if invalid++; invalid <= maxValidationErrors {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		if len(cells) == i && i < cap(cells) {
 			cells = append(cells, cell)
 		}
 	}
+	if invalid > maxValidationErrors {
+		errs = append(errs, fmt.Errorf("%w: and %d more invalid sales", ErrInvalidSale, invalid-maxValidationErrors))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return cells, nil
 }
+
+// maxValidationErrors is how many invalid sales an upload's error names one
+// by one; the rest are counted.
+const maxValidationErrors = 100
 
 // validate checks one sale; index is -1 outside an upload.
 func (c *Client) validate(s *Sale, index int) error {

@@ -131,6 +131,29 @@ func TestUploadSalesReportsEveryInvalidSale(t *testing.T) {
 	}
 }
 
+func TestUploadSalesValidationErrorIsBounded(t *testing.T) {
+	c, mt := mockClient(t)
+	sales := salesN(100000)
+	for i := range sales {
+		sales[i].Cell = ""
+	}
+	err := c.UploadSales(context.Background(), sales)
+	if !errors.Is(err, dripcel.ErrInvalidSale) {
+		t.Fatalf("err = %v", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "sale 0: cell is required") || !strings.Contains(msg, "sale 99: cell is required") ||
+		strings.Contains(msg, "sale 100:") || !strings.Contains(msg, "and 99900 more invalid sales") {
+		t.Errorf("error does not name the first 100 and count the rest: %.300s … %s", msg, msg[max(0, len(msg)-100):])
+	}
+	if len(msg) > 10000 {
+		t.Errorf("error text is %d bytes for 100000 bad sales", len(msg))
+	}
+	if mt.GetTotalCallCount() != 0 {
+		t.Error("sales were sent")
+	}
+}
+
 func TestUploadSalesBatchesInOrder(t *testing.T) {
 	c, mt := mockClient(t, dripcel.WithBatchSize(200))
 	var got [][]map[string]any

@@ -50,8 +50,8 @@ var errStopped = errors.New("upload stopped after an earlier batch failed")
 // not in memory.
 //
 // Every sale is validated first; if any is invalid, nothing is sent and the
-// error matches ErrInvalidSale and names the bad sales by index (the first 100; the rest are counted). An empty
-// slice sends nothing and returns nil.
+// error matches ErrInvalidSale and names the bad sales by index (the first
+// 100; the rest are counted). An empty slice sends nothing and returns nil.
 //
 // A batch refused for its content (404 ErrCampaignNotFound, 409
 // ErrDuplicateSale, other 4xx) does not stop the others. An auth failure,

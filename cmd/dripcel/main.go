@@ -50,8 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil && err.Error() != "" {
 		std.err.println("dripcel:", err)
 	}
-	if std.out.err != nil {
-		std.err.printf("dripcel: writing standard output: %v\n", std.out.err)
+	if err := std.out.failed(); err != nil {
+		std.err.printf("dripcel: writing standard output: %v\n", err)
 	}
 	return exitCode(err)
 }

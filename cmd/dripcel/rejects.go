@@ -21,6 +21,7 @@ type rejects struct {
 	w      *bufio.Writer
 	csv    *csv.Writer
 	format format
+	width  int // fields in a CSV input's header
 	n      int
 	err    error
 }
@@ -64,6 +65,7 @@ func (rj *rejects) header(h []string, comma rune) {
 	}
 	rj.csv = csv.NewWriter(rj.w)
 	rj.csv.Comma = comma
+	rj.width = len(h)
 	rj.set(rj.csv.Write(append(append([]string(nil), h...), extraColumn(h, "row"), extraColumn(h, "reason"))))
 }
 
@@ -86,7 +88,11 @@ func (rj *rejects) add(rec *record, reason string) {
 		if rj.csv == nil {
 			return
 		}
-		rj.set(rj.csv.Write(append(append([]string(nil), rec.fields...), strconv.Itoa(rec.row), reason)))
+		// A row short of fields is padded, so that its row and reason sit
+		// under their headings.
+		fields := make([]string, max(len(rec.fields), rj.width), max(len(rec.fields), rj.width)+2)
+		copy(fields, rec.fields)
+		rj.set(rj.csv.Write(append(fields, strconv.Itoa(rec.row), reason)))
 	case formatJSON:
 		sep := ",\n"
 		if rj.n == 1 {

@@ -368,3 +368,17 @@ func TestUploadRejectsInJSONFormats(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadRejectsShortCSVRow checks that a CSV row short of fields is
+// padded in the rejects file, so its row number and reason sit under the
+// "row" and "reason" headings.
+func TestUploadRejectsShortCSVRow(t *testing.T) {
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	in := writeFile(t, "short.csv", "campaign_id,cell,soldAt,saleValue\nc1,0631231234\n")
+	r := runCLI(t, nil, "upload", "--dry-run", "--rejects", rejects, in)
+	r.wantCode(t, 2)
+	want := "campaign_id,cell,soldAt,saleValue,row,reason\nc1,0631231234,,,2,\"has 2 fields, the header has 4\"\n"
+	if got := readFile(t, rejects); got != want {
+		t.Errorf("rejects file\n%q\nwant\n%q", got, want)
+	}
+}

@@ -382,3 +382,20 @@ func TestUploadRejectsShortCSVRow(t *testing.T) {
 		t.Errorf("rejects file\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestUploadRejectsOfRejectsJSON checks that a JSON rejects file sent again
+// gets rejects whose new row and reason do not hide behind the old ones
+// (a duplicate key: most JSON readers keep the last).
+func TestUploadRejectsOfRejectsJSON(t *testing.T) {
+	rejects := filepath.Join(t.TempDir(), "rejects2.jsonl")
+	in := writeFile(t, "rejects.jsonl", `{"row":7,"reason":"campaign not found: \"x\"","campaign_id":"x"}`+"\n")
+	r := runCLI(t, nil, "upload", "--dry-run", "--rejects", rejects, in)
+	r.wantCode(t, 2)
+	var got map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, rejects)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["dripcel_row"] != 1.0 || got["dripcel_reason"] != "cell is missing" || got["row"] != 7.0 {
+		t.Errorf("rejects %v: want dripcel_row 1 and dripcel_reason \"cell is missing\" beside the old row 7", got)
+	}
+}

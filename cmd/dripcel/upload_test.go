@@ -251,13 +251,15 @@ func TestUploadDuplicates(t *testing.T) {
 		accepted  string
 		dupes     string
 		rejectsAt []string
+		requests  int // all the server saw, the earlier sale included; 0: not checked
 	}{
 		// Refused batches store nothing: sending the rows again one at a
 		// time classes each exactly.
 		{name: "atomic batches", mode: dripceltest.BatchAtomic,
 			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}},
+		// A row refused alone is classed by that answer, not sent again.
 		{name: "one row a request", mode: dripceltest.BatchPartial, args: []string{"--batch-size", "1"},
-			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}},
+			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}, requests: 1 + 5},
 		// A server that stores part of a refused batch: the rows it stored
 		// come back as duplicates when sent again. Every row is in
 		// Dripcel, but the split between accepted and duplicate is lost.
@@ -289,6 +291,9 @@ func TestUploadDuplicates(t *testing.T) {
 			}
 			if got := readFile(t, rejects); got != want {
 				t.Errorf("rejects file:\n%s\nwant:\n%s", got, want)
+			}
+			if n := len(srv.Requests()); tc.requests > 0 && n != tc.requests {
+				t.Errorf("the server saw %d requests, want %d", n, tc.requests)
 			}
 		})
 	}

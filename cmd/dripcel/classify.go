@@ -26,7 +26,12 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 	reasons := make([]string, len(batch))
 	var stop error
 	stopBatch := -1
-	for i, r := range u.sendPatiently(ctx, sales) {
+	results := u.sendPatiently(ctx, sales)
+	size := make(map[int]int) // rows in each request
+	for _, r := range results {
+		size[r.batch]++
+	}
+	for i, r := range results {
 		switch {
 		case r.err == nil:
 			outcomes[i] = accepted
@@ -35,6 +40,9 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 			outcomes[i], reasons[i] = failed, failure(r.err)
 		case !r.sent || stop != nil:
 			outcomes[i], reasons[i] = notSent, "not sent: "+cause(r.err, stop)
+		case refused(r.err) && size[r.batch] == 1:
+			// Sent alone already: the answer is the row's own.
+			outcomes[i], reasons[i], stop = classOf(r.err, sales[i])
 		case refused(r.err):
 			outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
 		case errors.Is(r.err, dripcel.ErrRateLimited) && u.interrupted.Load():
@@ -70,7 +78,11 @@ func failure(err error) string {
 
 // classify sends one sale on its own and classes the answer.
 func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string, error) {
-	err := u.sendPatiently(ctx, []dripcel.Sale{s})[0].err
+	return classOf(u.sendPatiently(ctx, []dripcel.Sale{s})[0].err, s)
+}
+
+// classOf classes the answer to a request that held s alone.
+func classOf(err error, s dripcel.Sale) (outcome, string, error) {
 	switch {
 	case err == nil:
 		return accepted, "", nil

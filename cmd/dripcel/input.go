@@ -53,23 +53,14 @@ type input struct {
 
 // openInput checks that name can be read and settles its format. Standard
 // input ("-") is copied to a temporary file first, so that it too can be
-// checked in full before anything is sent, in bounded memory.
-func openInput(name string, stdin io.Reader, forced format) (*input, error) {
+// checked in full before anything is sent, in bounded memory. Closing stop
+// (the first Ctrl-C) abandons that copy.
+func openInput(name string, stdin io.Reader, forced format, stop <-chan struct{}) (*input, error) {
 	in := &input{name: name, path: name}
 	if name == "-" {
 		in.name = "stdin"
-		f, err := os.CreateTemp("", "dripcel-stdin-*")
-		if err != nil {
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("stdin: copying to a temporary file: %w", err)}
-		}
-		in.path, in.temp = f.Name(), true
-		_, err = io.Copy(f, stdin)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			in.close()
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("stdin: %w", err)}
+		if err := in.copyStdin(stdin, stop); err != nil {
+			return nil, err
 		}
 	}
 	f, err := os.Open(in.path)
@@ -95,6 +86,41 @@ func openInput(name string, stdin io.Reader, forced format) (*input, error) {
 		in.format = detect(in.path, head)
 	}
 	return in, nil
+}
+
+// errStdinInterrupted ends a copy of standard input cut short by Ctrl-C.
+var errStdinInterrupted = errors.New("interrupted while reading standard input; nothing was sent")
+
+// copyStdin copies stdin to a temporary file. A read from a terminal or an
+// idle pipe cannot be cancelled, so the copy runs on its own goroutine and
+// is abandoned (to end with the process) when stop is closed: otherwise
+// Ctrl-C could not end "dripcel upload -" typed at a terminal.
+func (in *input) copyStdin(stdin io.Reader, stop <-chan struct{}) error {
+	f, err := os.CreateTemp("", "dripcel-stdin-*")
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("stdin: copying to a temporary file: %w", err)}
+	}
+	in.path, in.temp = f.Name(), true
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(f, stdin)
+		copied <- err
+	}()
+	select {
+	case err = <-copied:
+	case <-stop:
+		_ = f.Close() // ends the copy at its next write
+		in.close()
+		return &exitError{code: exitInterrupt, err: errStdinInterrupted}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		in.close()
+		return &exitError{code: exitUsage, err: fmt.Errorf("stdin: %w", err)}
+	}
+	return nil
 }
 
 // unwrapPath drops the *PathError wrapper, whose message repeats the name.

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -204,6 +205,60 @@ func TestUploadInterruptEndsRateLimitPause(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not sent: interrupted while pausing for Dripcel's rate limit\n")
+	if n := len(srv.Sales()); n != 0 {
+		t.Errorf("server holds %d sales", n)
+	}
+}
+
+// TestUploadInterruptWhileReadingStdin checks that Ctrl-C ends an upload
+// still waiting for standard input (typed at a terminal, or an idle pipe):
+// the read cannot be cancelled, so it must not hold the command.
+func TestUploadInterruptWhileReadingStdin(t *testing.T) {
+	srv := newServer(t)
+	tmp := t.TempDir()
+	stdin, writer, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = writer.Close() }() // never written: the pipe stays idle
+	run := start(t, invocation{
+		args:  []string{"upload", "--quiet", "-"},
+		env:   map[string]string{"DRIPCEL_API_KEY": srv.Key, "DRIPCEL_BASE_URL": srv.URL, "TMPDIR": tmp},
+		stdin: stdin,
+	})
+	_ = stdin.Close() // the command has its own copy
+	defer func() {
+		if run.cmd.ProcessState == nil {
+			_ = run.cmd.Process.Kill()
+		}
+	}()
+	// The copy of stdin is created once Ctrl-C is handled: wait for it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if names, _ := filepath.Glob(filepath.Join(tmp, "dripcel-stdin-*")); len(names) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command did not start copying standard input")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	run.interrupt(t)
+	exited := make(chan result, 1)
+	go func() { exited <- run.wait() }()
+	var r result
+	select {
+	case r = <-exited:
+	case <-time.After(30 * time.Second):
+		_ = run.cmd.Process.Kill()
+		<-exited
+		t.Fatal("Ctrl-C did not end an upload waiting for standard input")
+	}
+	r.wantCode(t, 130)
+	wantContains(t, "stderr", r.stderr, "interrupted while reading standard input; nothing was sent")
+	if names, _ := filepath.Glob(filepath.Join(tmp, "dripcel-stdin-*")); len(names) > 0 {
+		t.Errorf("the copy of stdin was left behind: %v", names)
+	}
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
 	}

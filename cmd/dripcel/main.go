@@ -20,6 +20,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/spf13/cobra"
@@ -48,10 +49,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && err.Error() != "" {
-		std.err.println("dripcel:", err)
+		// The library's errors start with "dripcel: " too: say it once.
+		std.err.println("dripcel:", strings.TrimPrefix(err.Error(), "dripcel: "))
 	}
-	if std.out.err != nil {
-		std.err.printf("dripcel: writing standard output: %v\n", std.out.err)
+	if err := std.out.failed(); err != nil {
+		std.err.printf("dripcel: writing standard output: %v\n", err)
 	}
 	return exitCode(err)
 }

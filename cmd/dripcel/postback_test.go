@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dripcel-go/dripcel/dripceltest"
@@ -38,6 +39,9 @@ c2 27821234567 raw="27821234567" soldAt="2025-11-01 12:00:00" value=default send
 			"postback", "--campaign", "c1", "--cell", "27631231234")
 		r.wantCode(t, 3)
 		wantContains(t, "stderr", r.stderr, "401 Unauthorized")
+		if strings.Contains(r.stderr, "dripcel: dripcel:") {
+			t.Errorf("stderr says dripcel twice: %q", r.stderr)
+		}
 	})
 	before := len(srv.Requests())
 	for _, tc := range []struct {

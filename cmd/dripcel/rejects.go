@@ -21,6 +21,7 @@ type rejects struct {
 	w      *bufio.Writer
 	csv    *csv.Writer
 	format format
+	width  int // fields in a CSV input's header
 	n      int
 	err    error
 }
@@ -64,6 +65,7 @@ func (rj *rejects) header(h []string, comma rune) {
 	}
 	rj.csv = csv.NewWriter(rj.w)
 	rj.csv.Comma = comma
+	rj.width = len(h)
 	rj.set(rj.csv.Write(append(append([]string(nil), h...), extraColumn(h, "row"), extraColumn(h, "reason"))))
 }
 
@@ -86,7 +88,11 @@ func (rj *rejects) add(rec *record, reason string) {
 		if rj.csv == nil {
 			return
 		}
-		rj.set(rj.csv.Write(append(append([]string(nil), rec.fields...), strconv.Itoa(rec.row), reason)))
+		// A row short of fields is padded, so that its row and reason sit
+		// under their headings.
+		fields := make([]string, max(len(rec.fields), rj.width), max(len(rec.fields), rj.width)+2)
+		copy(fields, rec.fields)
+		rj.set(rj.csv.Write(append(fields, strconv.Itoa(rec.row), reason)))
 	case formatJSON:
 		sep := ",\n"
 		if rj.n == 1 {
@@ -102,14 +108,29 @@ func (rj *rejects) add(rec *record, reason string) {
 }
 
 // writeJSONReject writes the row's object with "row" and "reason" added
-// in front. A row that is not an object is kept under "input".
+// in front (as "dripcel_row" and "dripcel_reason" when the object has those
+// keys already, as a rejects file sent again does: a duplicate key would
+// hide the new value from most readers). A row that is not an object is
+// kept under "input".
 func writeJSONReject(w *bufio.Writer, rec *record, reason string) error {
+	body := bytes.TrimSpace(rec.raw)
+	object := len(body) > 0 && body[0] == '{' && rec.problem == ""
+	rowKey, reasonKey := "row", "reason"
+	if object {
+		var keys map[string]json.RawMessage
+		_ = json.Unmarshal(body, &keys)
+		if _, ok := lookup(keys, rowKey); ok {
+			rowKey = "dripcel_row"
+		}
+		if _, ok := lookup(keys, reasonKey); ok {
+			reasonKey = "dripcel_reason"
+		}
+	}
 	r, _ := json.Marshal(reason)
-	if _, err := fmt.Fprintf(w, `{"row":%d,"reason":%s`, rec.row, r); err != nil {
+	if _, err := fmt.Fprintf(w, `{%q:%d,%q:%s`, rowKey, rec.row, reasonKey, r); err != nil {
 		return err
 	}
-	body := bytes.TrimSpace(rec.raw)
-	if len(body) > 0 && body[0] == '{' && rec.problem == "" {
+	if object {
 		rest := bytes.TrimSpace(body[1:])
 		if len(rest) > 0 && rest[0] != '}' {
 			_ = w.WriteByte(',')

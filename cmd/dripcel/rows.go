@@ -279,7 +279,8 @@ func readObject(rec *record, m *mapping) {
 	}
 }
 
-func lookup(obj map[string]any, key string) (any, bool) {
+// lookup finds key in obj, exactly or else ignoring case.
+func lookup[V any](obj map[string]V, key string) (V, bool) {
 	if v, ok := obj[key]; ok {
 		return v, true
 	}
@@ -292,7 +293,8 @@ func lookup(obj map[string]any, key string) (any, bool) {
 		}
 	}
 	if len(keys) == 0 {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	sort.Strings(keys)
 	return obj[keys[0]], true

@@ -172,7 +172,7 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 			return err
 		}
 	}
-	if u.in, err = openInput(file, std.in, forced); err != nil {
+	if u.in, err = openInput(file, std.in, forced, u.stop); err != nil {
 		return err
 	}
 	defer u.in.close()

@@ -251,13 +251,15 @@ func TestUploadDuplicates(t *testing.T) {
 		accepted  string
 		dupes     string
 		rejectsAt []string
+		requests  int // all the server saw, the earlier sale included; 0: not checked
 	}{
 		// Refused batches store nothing: sending the rows again one at a
 		// time classes each exactly.
 		{name: "atomic batches", mode: dripceltest.BatchAtomic,
 			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}},
+		// A row refused alone is classed by that answer, not sent again.
 		{name: "one row a request", mode: dripceltest.BatchPartial, args: []string{"--batch-size", "1"},
-			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}},
+			accepted: "accepted 3", dupes: "duplicates 2 rows 4, 5", rejectsAt: []string{"4", "5"}, requests: 1 + 5},
 		// A server that stores part of a refused batch: the rows it stored
 		// come back as duplicates when sent again. Every row is in
 		// Dripcel, but the split between accepted and duplicate is lost.
@@ -289,6 +291,9 @@ func TestUploadDuplicates(t *testing.T) {
 			}
 			if got := readFile(t, rejects); got != want {
 				t.Errorf("rejects file:\n%s\nwant:\n%s", got, want)
+			}
+			if n := len(srv.Requests()); tc.requests > 0 && n != tc.requests {
+				t.Errorf("the server saw %d requests, want %d", n, tc.requests)
 			}
 		})
 	}
@@ -367,4 +372,35 @@ func TestUploadRejectsInJSONFormats(t *testing.T) {
 			t.Errorf("rejects %v", got)
 		}
 	})
+}
+
+// TestUploadRejectsShortCSVRow checks that a CSV row short of fields is
+// padded in the rejects file, so its row number and reason sit under the
+// "row" and "reason" headings.
+func TestUploadRejectsShortCSVRow(t *testing.T) {
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	in := writeFile(t, "short.csv", "campaign_id,cell,soldAt,saleValue\nc1,0631231234\n")
+	r := runCLI(t, nil, "upload", "--dry-run", "--rejects", rejects, in)
+	r.wantCode(t, 2)
+	want := "campaign_id,cell,soldAt,saleValue,row,reason\nc1,0631231234,,,2,\"has 2 fields, the header has 4\"\n"
+	if got := readFile(t, rejects); got != want {
+		t.Errorf("rejects file\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestUploadRejectsOfRejectsJSON checks that a JSON rejects file sent again
+// gets rejects whose new row and reason do not hide behind the old ones
+// (a duplicate key: most JSON readers keep the last).
+func TestUploadRejectsOfRejectsJSON(t *testing.T) {
+	rejects := filepath.Join(t.TempDir(), "rejects2.jsonl")
+	in := writeFile(t, "rejects.jsonl", `{"row":7,"reason":"campaign not found: \"x\"","campaign_id":"x"}`+"\n")
+	r := runCLI(t, nil, "upload", "--dry-run", "--rejects", rejects, in)
+	r.wantCode(t, 2)
+	var got map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, rejects)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["dripcel_row"] != 1.0 || got["dripcel_reason"] != "cell is missing" || got["row"] != 7.0 {
+		t.Errorf("rejects %v: want dripcel_row 1 and dripcel_reason \"cell is missing\" beside the old row 7", got)
+	}
 }

@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,8 @@ type config struct {
 	addr     string
 	spool    string
 	campaign string
+	baseURL  string        // "" for Dripcel's own
+	closeIn  time.Duration // 0 for closeDeadline
 }
 
 func main() {
@@ -51,6 +54,8 @@ func main() {
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to serve POST /checkout on")
 	flag.StringVar(&cfg.spool, "spool", "dripcel.spool", "file that keeps unsent sales across restarts")
 	flag.StringVar(&cfg.campaign, "campaign", "demo-campaign", "Dripcel campaign ID the sales belong to")
+	flag.StringVar(&cfg.baseURL, "base-url", "", "Dripcel API address (default: Dripcel's own)")
+	flag.DurationVar(&cfg.closeIn, "close-timeout", closeDeadline, "how long shutdown waits for Dripcel before leaving sales in the spool")
 	flag.Parse()
 	if os.Getenv("DRIPCEL_API_KEY") == "" && !cfg.demo {
 		fmt.Println("DRIPCEL_API_KEY is not set: running the demo.")
@@ -83,6 +88,9 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 	say := log.New(out, "", 0).Printf // safe from the Reporter's goroutine too
 	key := os.Getenv("DRIPCEL_API_KEY")
 	clientOpts := []dripcel.Option{dripcel.WithCellRegion("ZA")}
+	if cfg.baseURL != "" {
+		clientOpts = append(clientOpts, dripcel.WithBaseURL(cfg.baseURL))
+	}
 	reporterOpts := []dripcel.ReporterOption{
 		dripcel.WithOnRejected(func(s dripcel.Sale, err error) {
 			// A real service would put these somewhere a person will see them.
@@ -122,13 +130,20 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 	if err != nil {
 		return err
 	}
+	// Every way out closes the Reporter with a deadline: with Dripcel
+	// down, Close would otherwise wait for ever on sales left in the spool.
+	closeReporter := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(cfg.closeIn, closeDeadline))
+		defer cancel()
+		return reporter.Close(ctx)
+	}
 	if st := reporter.Stats(); st.Resumed > 0 {
 		say("Resuming %d sales left in %s by the last run.\n", st.Resumed, cfg.spool)
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		_ = reporter.Close(context.Background())
+		_ = closeReporter()
 		return err
 	}
 	httpSrv := &http.Server{
@@ -149,7 +164,7 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 	case <-ctx.Done():
 		say("Shutting down: no new orders; sending what is queued.")
 	case err := <-served:
-		_ = reporter.Close(context.Background())
+		_ = closeReporter()
 		return err
 	}
 
@@ -159,9 +174,7 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		say("  http shutdown: %v\n", err)
 	}
-	closeCtx, cancelClose := context.WithTimeout(context.Background(), closeDeadline)
-	defer cancelClose()
-	closeErr := reporter.Close(closeCtx)
+	closeErr := closeReporter()
 	st := reporter.Stats()
 	say("Reported %d: %d accepted, %d already recorded, %d refused, %d still queued (%d retries).\n",
 		st.Reported, st.Sent, st.Duplicates, st.Rejected, st.Queued, st.Retries)

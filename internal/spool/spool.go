@@ -87,7 +87,7 @@ func Open(path string) (*Spool, error) {
 		return nil, openError(path, err)
 	}
 	s := &Spool{path: path, db: db}
-	if err := guard(func() error { return db.Update(initialise) }); err != nil {
+	if err := guard(func() error { return prepare(db) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("spool %s: %w", path, err)
 	}
@@ -150,6 +150,23 @@ func recognise(tx *bolt.Tx) error {
 		return fmt.Errorf("%w: format version %q, this program reads %q", ErrForeign, v, versionValue)
 	}
 	return nil
+}
+
+// prepare initialises a new spool. A spool already initialised is only
+// read: a write transaction would rewrite its header even with nothing to
+// change, and the caller may yet refuse the file for what its records hold.
+func prepare(db *bolt.DB) error {
+	ready := false
+	if err := db.View(func(tx *bolt.Tx) error {
+		if err := recognise(tx); err != nil {
+			return err
+		}
+		ready = tx.Bucket(metaBucket) != nil && tx.Bucket(recordsBucket) != nil
+		return nil
+	}); err != nil || ready {
+		return err
+	}
+	return db.Update(initialise)
 }
 
 func initialise(tx *bolt.Tx) error {

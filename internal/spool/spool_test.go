@@ -282,3 +282,32 @@ func TestAppendManyInOneTransaction(t *testing.T) {
 		t.Fatalf("Append() = %d, %v", first, err)
 	}
 }
+
+// TestOpenWritesNothingToAnExistingSpool checks that opening and closing a
+// spool changes no byte of it, so that a caller that then refuses the file
+// (for a record it cannot read) leaves it exactly as it was.
+func TestOpenWritesNothingToAnExistingSpool(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	s := open(t, path)
+	appendN(t, s, 0, 3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s2); len(got) != 3 {
+		t.Fatalf("read %q, want 3 records", got)
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("Open and Close changed the spool file")
+	}
+}

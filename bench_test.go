@@ -8,7 +8,9 @@ package dripcel_test
 // scripts/bench does this and writes BENCHMARKS.md.
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"runtime"
 	"runtime/metrics"
@@ -111,6 +113,49 @@ func BenchmarkUpload(b *testing.B) {
 			for b.Loop() {
 				if err := c.upload(ctx, sales); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUploadFloor is the least any client built on net/http can
+// allocate for the 10-sale upload of BenchmarkUpload: one http.Client.Do of
+// a body encoded before the loop, headers set directly, the answer read and
+// closed. Nothing is encoded, validated or retried. With a per-attempt
+// timeout (as the SDK has by default) and without one. BENCHMARKS.md sets it
+// beside the small-upload target it makes unreachable.
+func BenchmarkUploadFloor(b *testing.B) {
+	srv := discardServer(b)
+	base := benchBaseline(b, srv)
+	body, err := base.encode(benchSales(10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+	}{{"none", 0}, {"30s", dripcel.DefaultTimeout}} {
+		b.Run("timeout="+tc.name, func(b *testing.B) {
+			hc := &http.Client{Transport: newTransport(b), Timeout: tc.timeout}
+			auth, contentType := []string{base.auth}, []string{"application/json"}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.uploadURL, bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Header["Authorization"] = auth
+				req.Header["Content-Type"] = contentType
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
 				}
 			}
 		})

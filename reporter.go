@@ -104,8 +104,38 @@ type ReporterStats struct {
 	Err error
 }
 
-// errReportClosed is returned by Report after Close.
-var errReportClosed = errors.New("dripcel: report: the reporter is closed; the sale was not queued")
+// Errors of a Reporter. Test for them with errors.Is.
+var (
+	// ErrReporterClosed: the Reporter was closed. Report returns it for a
+	// sale it did not queue, and Flush when Close stopped the Reporter
+	// before the sales it waited for were settled.
+	ErrReporterClosed = errors.New("dripcel: the reporter is closed")
+
+	// ErrQueueFull: Report's context ended while the in-memory queue was
+	// full (no spool to spill to), so the sale was not queued. The error
+	// also matches the context's error. The caller still holds the sale:
+	// send it with Postback, or keep it for later.
+	ErrQueueFull = errors.New("dripcel: the reporter's queue is full")
+)
+
+// errReportClosed is what Report returns after Close.
+var errReportClosed = &reporterError{
+	msg: "dripcel: report: the reporter is closed; the sale was not queued",
+	is:  ErrReporterClosed,
+}
+
+// reporterError is an error of the Reporter with a message of its own that
+// matches one of the Reporter's sentinels, and may wrap a cause (the
+// context's error).
+type reporterError struct {
+	msg   string
+	is    error
+	cause error
+}
+
+func (e *reporterError) Error() string        { return e.msg }
+func (e *reporterError) Is(target error) bool { return target == e.is }
+func (e *reporterError) Unwrap() error        { return e.cause }
 
 // NewReporter starts a Reporter that sends through c. With WithSpool it
 // opens (or creates) the spool file and queues the sales found there ahead
@@ -209,8 +239,12 @@ func (r *Reporter) reportMemory(ctx context.Context, s Sale) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("dripcel: report: the queue is full (%d sales) and the sale was not queued: %w",
-				r.cfg.queueSize, ctx.Err())
+			return &reporterError{
+				msg: fmt.Sprintf("dripcel: report: the queue is full (%d sales) and the sale was not queued: %v",
+					r.cfg.queueSize, ctx.Err()),
+				is:    ErrQueueFull,
+				cause: ctx.Err(),
+			}
 		}
 		r.mu.Lock()
 	}
@@ -279,7 +313,10 @@ func (r *Reporter) waitSettled(ctx context.Context, target uint64, op string) er
 		case r.halt != nil:
 			return fmt.Errorf("dripcel: %s: %d sales remain queued: sending stopped: %w", op, r.pending(), r.halt)
 		case r.stopped:
-			return fmt.Errorf("dripcel: %s: the reporter is closed; %d sales remain queued", op, r.pending())
+			return &reporterError{
+				msg: fmt.Sprintf("dripcel: %s: the reporter is closed; %d sales remain queued", op, r.pending()),
+				is:  ErrReporterClosed,
+			}
 		}
 		changed := r.changed
 		r.mu.Unlock()

@@ -3,10 +3,12 @@ package dripcel_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/dripcel-go/dripcel/internal/spool"
@@ -43,5 +45,29 @@ func TestNewReporterRefusesUnreadableRecord(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("the refused spool was changed")
+	}
+}
+
+// TestReporterSpoolReportAfterClose checks that a Reporter with a spool
+// refuses sales after Close with ErrReporterClosed and writes nothing more
+// to the file, which the next Reporter opens empty.
+func TestReporterSpoolReportAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sales.spool")
+	srv := reporterServer(t)
+	r := newReporter(t, reporterClient(t, srv), dripcel.WithSpool(path))
+	report(t, r, testSale(1))
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Report(context.Background(), testSale(2))
+	if !errors.Is(err, dripcel.ErrReporterClosed) || !strings.Contains(err.Error(), "not queued") {
+		t.Fatalf("Report after Close = %v; want ErrReporterClosed saying the sale was not queued", err)
+	}
+	r2 := newReporter(t, reporterClient(t, srv), dripcel.WithSpool(path))
+	if st := r2.Stats(); st.Resumed != 0 || st.Queued != 0 {
+		t.Errorf("the spool kept sales after Close: %+v", st)
+	}
+	if n := len(srv.Sales()); n != 1 {
+		t.Errorf("the server recorded %d sales, want 1", n)
 	}
 }

@@ -556,12 +556,13 @@ func TestReporterQueueFullWithoutSpoolWaits(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := r.Report(cancelled, testSale(3))
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not queued") {
-		t.Fatalf("Report on a full queue = %v; want a context error saying the sale was not queued", err)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, dripcel.ErrQueueFull) ||
+		errors.Is(err, dripcel.ErrReporterClosed) || !strings.Contains(err.Error(), "not queued") {
+		t.Fatalf("Report on a full queue = %v; want ErrQueueFull and context.Canceled, saying the sale was not queued", err)
 	}
 	err = r.Report(within(t, 20*time.Millisecond), testSale(3))
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Report on a full queue = %v; want DeadlineExceeded", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, dripcel.ErrQueueFull) {
+		t.Fatalf("Report on a full queue = %v; want ErrQueueFull and DeadlineExceeded", err)
 	}
 
 	waited := make(chan error, 1)
@@ -628,8 +629,8 @@ func TestReporterCloseDeadline(t *testing.T) {
 			!strings.Contains(err.Error(), path) {
 			t.Fatalf("Close = %v; want DeadlineExceeded naming 5 sales and the spool", err)
 		}
-		if err := r.Report(context.Background(), testSale(6)); err == nil {
-			t.Fatal("Report after Close succeeded")
+		if err := r.Report(context.Background(), testSale(6)); !errors.Is(err, dripcel.ErrReporterClosed) {
+			t.Fatalf("Report after Close = %v; want ErrReporterClosed", err)
 		}
 		if again := r.Close(context.Background()); again == nil || again.Error() != err.Error() {
 			t.Errorf("second Close = %v, want the first result", again)
@@ -661,6 +662,10 @@ func TestReporterCloseDeadline(t *testing.T) {
 			!strings.Contains(err.Error(), "lost") {
 			t.Fatalf("Close = %v; want DeadlineExceeded naming 3 lost sales", err)
 		}
+		err = r.Flush(context.Background())
+		if !errors.Is(err, dripcel.ErrReporterClosed) || !strings.Contains(err.Error(), "3 sales remain queued") {
+			t.Errorf("Flush after a Close that gave up = %v; want ErrReporterClosed naming 3 sales", err)
+		}
 	})
 }
 
@@ -674,8 +679,9 @@ func TestReporterReportAfterClose(t *testing.T) {
 	if n := len(srv.Sales()); n != 1 {
 		t.Errorf("Close delivered %d sales, want 1", n)
 	}
-	if err := r.Report(context.Background(), testSale(2)); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Errorf("Report after Close = %v", err)
+	if err := r.Report(context.Background(), testSale(2)); !errors.Is(err, dripcel.ErrReporterClosed) ||
+		errors.Is(err, dripcel.ErrQueueFull) || !strings.Contains(err.Error(), "not queued") {
+		t.Errorf("Report after Close = %v; want ErrReporterClosed saying the sale was not queued", err)
 	}
 	if err := r.Flush(context.Background()); err != nil {
 		t.Errorf("Flush after Close with nothing queued = %v", err)

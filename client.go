@@ -232,9 +232,11 @@ func (c *Client) do(ctx context.Context, r request) error {
 
 	// The URL as a string from the base's, built once: url.URL.String
 	// would rebuild it on every request.
-	target := c.baseString + r.path
+	var target string
 	if r.rawQuery != "" {
-		target += "?" + r.rawQuery
+		target = c.baseString + r.path + "?" + r.rawQuery // one allocation, not two
+	} else {
+		target = c.baseString + r.path
 	}
 
 	if err := c.pace(ctx); err != nil {

@@ -99,6 +99,12 @@ type ReporterStats struct {
 	// Retries is how many times a batch was sent again after a failure that
 	// outlasted the client's own retries.
 	Retries int64
+	// Damaged is how many spooled sales could not be read back because the
+	// file was damaged on disk after NewReporter checked it. They are not
+	// sent and not counted in Queued; they stay in the file, which the next
+	// NewReporter refuses until it is repaired or moved aside. Close
+	// reports them too.
+	Damaged int64
 	// Err is why sending stopped (a 401 or 403: match ErrUnauthorized), or
 	// nil while sending goes on.
 	Err error
@@ -375,9 +381,21 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	r.mu.Lock()
 	r.stopped = true
 	r.broadcast()
-	left, halt := r.pending(), r.halt
+	left, halt, damaged := r.pending(), r.halt, r.stats.Damaged
 	r.mu.Unlock()
 
+	if damaged > 0 {
+		// Left in the file, not lost; but not delivered either, and the
+		// next NewReporter will refuse the file, so say so now.
+		what := fmt.Sprintf("%d spooled sales", damaged)
+		if damaged == 1 {
+			what = "1 spooled sale"
+		}
+		spoolErr = errors.Join(spoolErr, fmt.Errorf(
+			"%s could not be read back (the file was damaged on disk) and not sent; "+
+				"the file %s still holds them, and a new Reporter will refuse it until it is repaired or moved aside",
+			what, r.spool.Path()))
+	}
 	if left == 0 {
 		if spoolErr != nil {
 			return fmt.Errorf("dripcel: close: %w", spoolErr)

@@ -176,18 +176,22 @@ func (r *Reporter) refill() {
 		return
 	}
 	items := make([]queued, 0, len(recs))
+	var damaged int64
 	for _, rec := range recs {
 		s, err := decodeSale(rec.Data)
 		if err != nil {
 			// Checked at open, so the disk damaged it since. It stays in
-			// the file, which the next Reporter will refuse as corrupt.
+			// the file, which the next Reporter will refuse as corrupt;
+			// Stats and Close count it.
 			r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: unreadable spool record left in place",
 				slog.Uint64("id", rec.ID), slog.String("error", err.Error()))
+			damaged++
 			continue
 		}
 		items = append(items, queued{seq: rec.ID, sale: s})
 	}
 	r.mu.Lock()
+	r.stats.Damaged += damaged
 	r.queue = append(r.queue, items...)
 	r.loaded = recs[len(recs)-1].ID
 	r.spilled -= len(recs)

@@ -9,8 +9,11 @@ import (
 	"github.com/dripcel-go/dripcel"
 )
 
-// reasonDuplicate explains a duplicate in the rejects file.
-const reasonDuplicate = "duplicate: Dripcel already has a sale with this cell, campaign and soldAt date"
+// Reasons given in the rejects file.
+const (
+	reasonDuplicate        = "duplicate: Dripcel already has a sale with this cell, campaign and soldAt date"
+	reasonInterruptedPause = "not sent: interrupted while pausing for Dripcel's rate limit"
+)
 
 // upload sends one batch and classes each of its rows. It returns an error
 // when the upload must stop: the key was refused, or the network or
@@ -46,7 +49,7 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 		case refused(r.err):
 			outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
 		case errors.Is(r.err, dripcel.ErrRateLimited) && u.interrupted.Load():
-			outcomes[i], reasons[i] = notSent, "not sent: interrupted while pausing for Dripcel's rate limit"
+			outcomes[i], reasons[i] = notSent, reasonInterruptedPause
 		default:
 			outcomes[i], reasons[i] = failed, failure(r.err)
 			stop, stopBatch = r.err, r.batch
@@ -76,9 +79,15 @@ func failure(err error) string {
 	return "failed: " + err.Error()
 }
 
-// classify sends one sale on its own and classes the answer.
+// classify sends one sale on its own and classes the answer. A rate limit
+// that outlasted a pause cut short by Ctrl-C leaves the row not sent, as
+// it does for a whole batch, rather than stopping the upload as a failure.
 func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string, error) {
-	return classOf(u.sendPatiently(ctx, []dripcel.Sale{s})[0].err, s)
+	err := u.sendPatiently(ctx, []dripcel.Sale{s})[0].err
+	if errors.Is(err, dripcel.ErrRateLimited) && u.interrupted.Load() {
+		return notSent, reasonInterruptedPause, nil
+	}
+	return classOf(err, s)
 }
 
 // classOf classes the answer to a request that held s alone.

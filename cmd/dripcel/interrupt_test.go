@@ -263,3 +263,27 @@ func TestUploadInterruptWhileReadingStdin(t *testing.T) {
 		t.Errorf("server holds %d sales", n)
 	}
 }
+
+// TestUploadInterruptEndsRateLimitPauseWhileClassifying checks Ctrl-C
+// during a rate-limit pause met while the rows of a refused batch are sent
+// one at a time: the upload ends as interrupted (130), not as a failure
+// (3), and the row is reported not sent.
+func TestUploadInterruptEndsRateLimitPauseWhileClassifying(t *testing.T) {
+	srv := newServer(t)
+	srv.Pass(1)          // the batch: refused, as one row's campaign is unknown
+	srv.RateLimit(1, "") // the first row sent alone; no Retry-After: a 30 s pause
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	run := start(t, invocation{
+		args: []string{"upload", "--quiet", "--retries", "0", "--rejects", rejects,
+			writeFile(t, "sales.csv", "campaign_id,cell,soldAt\nc1,27631231234,2025-10-14\nnope,27631231235,2025-10-14\n")},
+		env: env(srv),
+	})
+	run.waitFor(t, "rate limited by Dripcel: pausing 30s")
+	run.interrupt(t)
+	r := run.wait()
+	r.wantCode(t, 130)
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not sent: interrupted while pausing for Dripcel's rate limit\n")
+	if n := len(srv.Sales()); n != 0 {
+		t.Errorf("server holds %d sales, want none", n)
+	}
+}

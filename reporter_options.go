@@ -83,7 +83,8 @@ func WithQueueSize(n int) ReporterOption {
 // for its content (unknown campaign, malformed sale, any other 4xx but 401,
 // 403, 408, 409 and 429), with the refusal. Such sales are not retried.
 // f runs on the Reporter's sending goroutine: it must return promptly and
-// must not call Flush or Close. After a crash, a sale whose rejection was
+// must not call Flush or Close, nor Report, which may wait for room in the
+// queue that only this goroutine can make. After a crash, a sale whose rejection was
 // being recorded may be handed to f again by the next Reporter.
 func WithOnRejected(f func(Sale, error)) ReporterOption {
 	return func(c *reporterConfig) error {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -92,11 +93,29 @@ func benchSizeName(n int) string {
 	return strconv.Itoa(n)
 }
 
+// baselineFirstEnv makes benchPair run the baseline first. scripts/bench
+// sets it in every other round, so that neither side of a pair always
+// runs first: on a shared machine, running first or second is not always
+// the same.
+const baselineFirstEnv = "DRIPCEL_BENCH_BASELINE_FIRST"
+
+// benchPair runs the two sides of a pair as prefix+"impl=sdk" and
+// prefix+"impl=baseline", the SDK first unless baselineFirstEnv is set.
+func benchPair(b *testing.B, prefix string, sdk, baseline func(*testing.B)) {
+	if os.Getenv(baselineFirstEnv) != "" {
+		b.Run(prefix+"impl=baseline", baseline)
+		b.Run(prefix+"impl=sdk", sdk)
+		return
+	}
+	b.Run(prefix+"impl=sdk", sdk)
+	b.Run(prefix+"impl=baseline", baseline)
+}
+
 // BenchmarkUpload is UploadSales against the baseline's batch loop.
 func BenchmarkUpload(b *testing.B) {
 	for _, n := range []int{10, 1000, 100000} {
 		sales := benchSales(n)
-		b.Run("n="+benchSizeName(n)+"/impl=sdk", func(b *testing.B) {
+		sdk := func(b *testing.B) {
 			c := benchClient(b, discardServer(b))
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -105,8 +124,8 @@ func BenchmarkUpload(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-		})
-		b.Run("n="+benchSizeName(n)+"/impl=baseline", func(b *testing.B) {
+		}
+		baseline := func(b *testing.B) {
 			c := benchBaseline(b, discardServer(b))
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -115,7 +134,8 @@ func BenchmarkUpload(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-		})
+		}
+		benchPair(b, "n="+benchSizeName(n)+"/", sdk, baseline)
 	}
 }
 
@@ -165,7 +185,7 @@ func BenchmarkUploadFloor(b *testing.B) {
 // BenchmarkPostback is Postback against a url.Values GET.
 func BenchmarkPostback(b *testing.B) {
 	sale := benchSale(1)
-	b.Run("impl=sdk", func(b *testing.B) {
+	sdk := func(b *testing.B) {
 		c := benchClient(b, discardServer(b))
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -174,8 +194,8 @@ func BenchmarkPostback(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	})
-	b.Run("impl=baseline", func(b *testing.B) {
+	}
+	baseline := func(b *testing.B) {
 		c := benchBaseline(b, discardServer(b))
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -184,7 +204,8 @@ func BenchmarkPostback(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	})
+	}
+	benchPair(b, "", sdk, baseline)
 }
 
 // BenchmarkToInternational is ToInternational against raw phonenumbers
@@ -194,22 +215,23 @@ func BenchmarkToInternational(b *testing.B) {
 		{"local", "0631231234"},
 		{"international", "27631231234"},
 	} {
-		b.Run("input="+in.name+"/impl=sdk", func(b *testing.B) {
+		sdk := func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if out, err := dripcel.ToInternational(in.cell, "ZA"); err != nil || out != "27631231234" {
 					b.Fatal(out, err)
 				}
 			}
-		})
-		b.Run("input="+in.name+"/impl=baseline", func(b *testing.B) {
+		}
+		baseline := func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if out, err := baseToInternational(in.cell, "ZA"); err != nil || out != "27631231234" {
 					b.Fatal(out, err)
 				}
 			}
-		})
+		}
+		benchPair(b, "input="+in.name+"/", sdk, baseline)
 	}
 }
 
@@ -217,7 +239,7 @@ func BenchmarkToInternational(b *testing.B) {
 // into a reused buffer against a fresh wire slice and json.Marshal.
 func BenchmarkEncodeBatch(b *testing.B) {
 	sales := benchSales(500)
-	b.Run("impl=sdk", func(b *testing.B) {
+	sdk := func(b *testing.B) {
 		c, err := dripcel.NewClient(benchKey)
 		if err != nil {
 			b.Fatal(err)
@@ -228,8 +250,8 @@ func BenchmarkEncodeBatch(b *testing.B) {
 			buf = dripcel.AppendBatch(c, buf[:0], sales)
 		}
 		b.SetBytes(int64(len(buf)))
-	})
-	b.Run("impl=baseline", func(b *testing.B) {
+	}
+	baseline := func(b *testing.B) {
 		c := newBaseClient(nil, "", benchKey)
 		var body []byte
 		b.ReportAllocs()
@@ -240,7 +262,8 @@ func BenchmarkEncodeBatch(b *testing.B) {
 			}
 		}
 		b.SetBytes(int64(len(body)))
-	})
+	}
+	benchPair(b, "", sdk, baseline)
 }
 
 // heapProbe is a RoundTripper that, every few requests, collects garbage and

@@ -344,7 +344,8 @@ func (r *Reporter) waitSettled(ctx context.Context, target uint64, op string) er
 // request in flight) and releases the spool, which a new Reporter may open
 // at once, even when ctx has already ended.
 //
-// It returns nil when every sale was settled. Otherwise the error counts
+// It returns nil when every sale was settled (and, with a spool, none was
+// found damaged: see ReporterStats.Damaged). Otherwise the error counts
 // the sales that remain queued and says where: kept in the spool for the
 // next Reporter, or, without a spool, lost with this one. It matches
 // ctx.Err() or ErrUnauthorized, whichever cut delivery short. Report after
@@ -387,14 +388,14 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	if damaged > 0 {
 		// Left in the file, not lost; but not delivered either, and the
 		// next NewReporter will refuse the file, so say so now.
-		what := fmt.Sprintf("%d spooled sales", damaged)
+		what, were := fmt.Sprintf("%d spooled sales", damaged), "were"
 		if damaged == 1 {
-			what = "1 spooled sale"
+			what, were = "1 spooled sale", "was"
 		}
 		spoolErr = errors.Join(spoolErr, fmt.Errorf(
-			"%s could not be read back (the file was damaged on disk) and not sent; "+
+			"%s could not be read back (the file was damaged on disk) and %s not sent; "+
 				"the file %s still holds them, and a new Reporter will refuse it until it is repaired or moved aside",
-			what, r.spool.Path()))
+			what, were, r.spool.Path()))
 	}
 	if left == 0 {
 		if spoolErr != nil {

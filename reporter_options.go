@@ -84,8 +84,9 @@ func WithQueueSize(n int) ReporterOption {
 // 403, 408, 409 and 429), with the refusal. Such sales are not retried.
 // f runs on the Reporter's sending goroutine: it must return promptly and
 // must not call Flush or Close, nor Report, which may wait for room in the
-// queue that only this goroutine can make. After a crash, a sale whose rejection was
-// being recorded may be handed to f again by the next Reporter.
+// queue that only this goroutine can make. After a crash, a sale whose
+// rejection was being recorded may be handed to f again by the next
+// Reporter.
 func WithOnRejected(f func(Sale, error)) ReporterOption {
 	return func(c *reporterConfig) error {
 		c.onRejected = f

@@ -4,7 +4,9 @@
 //	go run ./examples/quickstart
 //
 // With -live it reports to the real API instead, with the key in
-// DRIPCEL_API_KEY and the campaign given by -campaign.
+// DRIPCEL_API_KEY and the campaign given by -campaign. Its sample sales,
+// with made-up cells, are then recorded in that campaign: use a campaign
+// kept for tests.
 package main
 
 import (
@@ -21,7 +23,7 @@ import (
 )
 
 func main() {
-	live := flag.Bool("live", false, "report to the real Dripcel API (needs DRIPCEL_API_KEY and -campaign)")
+	live := flag.Bool("live", false, "report to the real Dripcel API (needs DRIPCEL_API_KEY and -campaign; the sample sales are recorded there, so use a test campaign)")
 	campaign := flag.String("campaign", "demo-campaign", "campaign ID to report sales for")
 	flag.Parse()
 	if err := run(os.Stdout, *live, *campaign); err != nil {
@@ -40,7 +42,7 @@ func run(out io.Writer, live bool, campaign string) error {
 		if key == "" {
 			return errors.New("-live needs DRIPCEL_API_KEY")
 		}
-		fmt.Fprintln(out, "Reporting to the real Dripcel API.")
+		fmt.Fprintf(out, "Reporting to the real Dripcel API: sample sales with made-up cells go to campaign %s.\n", campaign)
 	} else {
 		srv = dripceltest.Start(dripceltest.WithCampaigns(
 			dripceltest.Campaign{ID: campaign, Country: "ZA", DefaultSaleValue: 150}))

@@ -79,7 +79,9 @@ func TestExitCodes(t *testing.T) {
 		if got := summaryLine(t, r.stdout, "failed"); got != "failed 2 rows 2, 3" {
 			t.Errorf("summary %q", got)
 		}
-		wantContains(t, "stdout", r.stdout, "stopped after row 3: any rows after it were not read or sent")
+		// Rows 2 and 3 failed: going on starts from row 2.
+		wantContains(t, "stdout", r.stdout, "stopped after row 3: any rows after it were not read or sent; "+
+			"to send the rest, run the same command again with --from-row 2")
 		if n := len(srv.Requests()); n != 1 {
 			t.Errorf("%d requests after a 401, want 1", n)
 		}

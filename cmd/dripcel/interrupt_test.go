@@ -163,7 +163,8 @@ func TestUploadInterruptFinishesBatchInFlight(t *testing.T) {
 	if n := stored(); n != 2 {
 		t.Errorf("server holds %d sales, want the 2 of the batch in flight", n)
 	}
-	wantContains(t, "stdout", r.stdout, "sales.csv: 2 rows read, 2 sent", "stopped after row 3: any rows after it were not read or sent")
+	wantContains(t, "stdout", r.stdout, "sales.csv: 2 rows read, 2 sent",
+		"stopped after row 3: any rows after it were not read or sent; to send the rest, run the same command again with --from-row 4")
 	if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 2" {
 		t.Errorf("summary %q", got)
 	}

@@ -27,6 +27,8 @@ type uploadFlags struct {
 	dryRun   bool
 	quiet    bool
 	batch    int
+	// fromRow is the first row read (0 or 1: all of them).
+	fromRow int
 	// rateLimitWait bounds the pauses for Dripcel's rate limit.
 	rateLimitWait time.Duration
 }
@@ -81,6 +83,10 @@ Ctrl-C stops reading: the batch in flight is finished, the summary printed
 and the rejects file written (rows read but not sent are in it); a second
 Ctrl-C abandons the batch in flight.
 
+An upload that stopped early (Ctrl-C, a refused key, a network failure)
+says which row to go on from: run the same command again with --from-row
+N, and the rows before N are skipped, neither checked nor sent.
+
 ` + exitCodesHelp,
 		Example: `  # A CSV export with the columns named as Dripcel names them:
   export DRIPCEL_API_KEY=...
@@ -98,7 +104,10 @@ Ctrl-C abandons the batch in flight.
   dripcel upload --dry-run --region ZA sales.jsonl
 
   # From another program, as JSON lines on standard input:
-  export-sales --since yesterday | dripcel upload --quiet -`,
+  export-sales --since yesterday | dripcel upload --quiet -
+
+  # Go on after an upload that stopped at row 5001:
+  dripcel upload --region ZA --from-row 5001 sales.csv`,
 		Args: exactArgs(1, "upload needs one FILE (or - for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUpload(cmd.Context(), std, &f, args[0])
@@ -114,6 +123,7 @@ Ctrl-C abandons the batch in flight.
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check and convert every row, send nothing (needs no key)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no progress (the summary is still printed)")
 	fl.IntVar(&f.batch, "batch-size", dripcel.DefaultBatchSize, "rows per request")
+	fl.IntVar(&f.fromRow, "from-row", 0, "skip the rows before this row number (to go on after a stop)")
 	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
 	return cmd
 }
@@ -139,7 +149,9 @@ type upload struct {
 	progress progress
 	tally    tally
 	// lastRow is the last row read; stopped says reading ended early.
+	// resume is the first row that failed or was not sent (0: none).
 	lastRow     int
+	resume      int
 	stopped     bool
 	interrupted atomic.Bool
 	// stop is closed by the first Ctrl-C, to end a rate-limit pause.
@@ -161,6 +173,9 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	}
 	if f.batch < 1 {
 		return usageError("--batch-size %d is below 1", f.batch)
+	}
+	if f.fromRow < 0 {
+		return usageError("--from-row %d is below 0", f.fromRow)
 	}
 	u := &upload{std: std, flags: f, m: m, progress: newProgress(std.err, f.quiet), stop: make(chan struct{})}
 	ctx, cancel := context.WithCancel(ctx)
@@ -214,8 +229,12 @@ func (u *upload) printStop() {
 	if !u.stopped {
 		return
 	}
+	from := u.resume
+	if from == 0 {
+		from = u.lastRow + 1
+	}
 	u.std.out.printf("stopped after row %d: any rows after it were not read or sent; "+
-		"run the same command again to send them (rows already accepted come back as duplicates)\n", u.lastRow)
+		"to send the rest, run the same command again with --from-row %d\n", u.lastRow, from)
 }
 
 // errCheckInterrupted ends a check cut short by Ctrl-C.
@@ -242,6 +261,9 @@ func (u *upload) check() error {
 		}
 		if u.interrupted.Load() {
 			return errCheckInterrupted
+		}
+		if rec.row < u.flags.fromRow {
+			continue
 		}
 		u.tally.read++
 		u.progress.add(1)
@@ -302,6 +324,9 @@ func (u *upload) send(ctx context.Context) error {
 			if err != nil {
 				u.stopped = true
 				return err // the file changed since it was checked
+			}
+			if rec.row < u.flags.fromRow {
+				continue
 			}
 			u.tally.read++
 			u.lastRow = rec.row
@@ -365,6 +390,9 @@ func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
 // reject counts a row that was not accepted and writes it to the rejects
 // file.
 func (u *upload) reject(rec *record, o outcome, reason string) {
+	if (o == failed || o == notSent) && (u.resume == 0 || rec.row < u.resume) {
+		u.resume = rec.row
+	}
 	u.tally.add(o, rec.row)
 	u.rejects.add(rec, reason)
 }

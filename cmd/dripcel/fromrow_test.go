@@ -1,0 +1,86 @@
+package main_test
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dripcel-go/dripcel/dripceltest"
+)
+
+// TestUploadFromRow checks that --from-row skips the rows before it, by the
+// row numbers the summary uses: line numbers in CSV and JSON lines,
+// positions in a JSON array. A malformed row before it is not checked.
+func TestUploadFromRow(t *testing.T) {
+	lastTwo := strings.SplitAfterN(salesStored, "\n", 2)[1]
+	lastOne := strings.SplitAfterN(salesStored, "\n", 3)[2]
+	cases := []struct {
+		name, file, content, from, stored string
+		read                              int
+	}{
+		{"csv", "sales.csv", salesCSV, "3", lastTwo, 2},
+		{"csv with a bad row skipped", "sales.csv",
+			strings.Replace(salesCSV, "199.99", "abc", 1), "3", lastTwo, 2},
+		{"json array", "sales.json", salesJSON, "3", lastOne, 1},
+		{"json lines", "sales.jsonl", salesLines, "3", lastOne, 1},
+		{"zero reads all", "sales.csv", salesCSV, "0", salesStored, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, dripceltest.WithClock(fixedNow))
+			r := runCLI(t, env(srv), "upload", "--quiet", "--from-row", tc.from, writeFile(t, tc.file, tc.content))
+			r.wantCode(t, 0)
+			wantStored(t, srv, tc.stored)
+			rows := strconv.Itoa(tc.read) + " rows"
+			if tc.read == 1 {
+				rows = "1 row"
+			}
+			wantContains(t, "stdout", r.stdout, tc.file+": "+rows+" read")
+		})
+	}
+
+	t.Run("negative", func(t *testing.T) {
+		srv := newServer(t)
+		r := runCLI(t, env(srv), "upload", "--from-row", "-1", writeFile(t, "sales.csv", salesCSV))
+		r.wantCode(t, 2)
+		wantContains(t, "stderr", r.stderr, "--from-row -1 is below 0")
+		if n := len(srv.Requests()); n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+	})
+}
+
+// TestUploadGoesOnFromTheRowItNames checks that an upload stopped by a
+// failure names the first row not delivered, and that running it again
+// with --from-row at that row delivers the rest: every sale once, none sent
+// twice.
+func TestUploadGoesOnFromTheRowItNames(t *testing.T) {
+	srv := newServer(t)
+	srv.Pass(1)
+	srv.Fail(1, 503) // the second request: rows 4 and 5
+	path := writeFile(t, "sales.csv", strings.Join(strings.SplitAfter(tenSales, "\n")[:6], ""))
+	r := runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", path)
+	r.wantCode(t, 3)
+	m := regexp.MustCompile(`stopped after row 5: .* run the same command again with --from-row (\d+)`).FindStringSubmatch(r.stdout)
+	if m == nil || m[1] != "4" {
+		t.Fatalf("no --from-row 4 in:\n%s", r.stdout)
+	}
+	if n := len(srv.Sales()); n != 2 {
+		t.Fatalf("first run stored %d sales, want 2", n)
+	}
+
+	r = runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", "--from-row", m[1], path)
+	r.wantCode(t, 0)
+	wantContains(t, "stdout", r.stdout, "sales.csv: 3 rows read, 3 sent")
+	if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 3" {
+		t.Errorf("summary %q, want every row accepted, no duplicates", got)
+	}
+	cells := map[string]int{}
+	for _, s := range srv.Sales() {
+		cells[s.Cell]++
+	}
+	if len(cells) != 5 {
+		t.Errorf("server holds %d cells, want 5: %v", len(cells), cells)
+	}
+}

@@ -114,7 +114,8 @@ type ReporterStats struct {
 var (
 	// ErrReporterClosed: the Reporter was closed. Report returns it for a
 	// sale it did not queue, and Flush when Close stopped the Reporter
-	// before the sales it waited for were settled.
+	// before the sales it waited for were settled (unless a 401 or 403 had
+	// stopped sending first: Flush then returns that error).
 	ErrReporterClosed = errors.New("dripcel: the reporter is closed")
 
 	// ErrQueueFull: Report's context ended while the in-memory queue was

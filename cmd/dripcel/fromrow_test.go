@@ -56,31 +56,44 @@ func TestUploadFromRow(t *testing.T) {
 // with --from-row at that row delivers the rest: every sale once, none sent
 // twice.
 func TestUploadGoesOnFromTheRowItNames(t *testing.T) {
-	srv := newServer(t)
-	srv.Pass(1)
-	srv.Fail(1, 503) // the second request: rows 4 and 5
-	path := writeFile(t, "sales.csv", strings.Join(strings.SplitAfter(tenSales, "\n")[:6], ""))
-	r := runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", path)
-	r.wantCode(t, 3)
-	m := regexp.MustCompile(`stopped after row 5: .* run the same command again with --from-row (\d+)`).FindStringSubmatch(r.stdout)
-	if m == nil || m[1] != "4" {
-		t.Fatalf("no --from-row 4 in:\n%s", r.stdout)
+	// Rows 2 to 6, two a request: requests hold rows 2-3, 4-5 and 6.
+	cases := []struct {
+		name       string
+		failed     int // the request that fails
+		stop, from string
+		stored     int
+	}{
+		{"a middle request fails", 2, "stopped after row 5: ", "4", 2},
+		{"the last request fails", 3, "row 6 and the rows after it were not all delivered; ", "6", 4},
 	}
-	if n := len(srv.Sales()); n != 2 {
-		t.Fatalf("first run stored %d sales, want 2", n)
-	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t)
+			srv.Pass(tc.failed - 1)
+			srv.Fail(1, 503)
+			path := writeFile(t, "sales.csv", strings.Join(strings.SplitAfter(tenSales, "\n")[:6], ""))
+			r := runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", path)
+			r.wantCode(t, 3)
+			m := regexp.MustCompile(regexp.QuoteMeta(tc.stop) + `.*run the same command again with --from-row (\d+)`).FindStringSubmatch(r.stdout)
+			if m == nil || m[1] != tc.from {
+				t.Fatalf("no %q naming --from-row %s in:\n%s", tc.stop, tc.from, r.stdout)
+			}
+			if n := len(srv.Sales()); n != tc.stored {
+				t.Fatalf("first run stored %d sales, want %d", n, tc.stored)
+			}
 
-	r = runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", "--from-row", m[1], path)
-	r.wantCode(t, 0)
-	wantContains(t, "stdout", r.stdout, "sales.csv: 3 rows read, 3 sent")
-	if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 3" {
-		t.Errorf("summary %q, want every row accepted, no duplicates", got)
-	}
-	cells := map[string]int{}
-	for _, s := range srv.Sales() {
-		cells[s.Cell]++
-	}
-	if len(cells) != 5 {
-		t.Errorf("server holds %d cells, want 5: %v", len(cells), cells)
+			r = runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", "--from-row", m[1], path)
+			r.wantCode(t, 0)
+			if got := summaryLine(t, r.stdout, "accepted"); got != "accepted "+strconv.Itoa(5-tc.stored) {
+				t.Errorf("summary %q, want every row accepted, no duplicates", got)
+			}
+			cells := map[string]int{}
+			for _, s := range srv.Sales() {
+				cells[s.Cell]++
+			}
+			if len(cells) != 5 || len(srv.Sales()) != 5 {
+				t.Errorf("server holds %d sales of %d cells, want 5 of 5: %v", len(srv.Sales()), len(cells), cells)
+			}
+		})
 	}
 }

@@ -85,7 +85,8 @@ Ctrl-C abandons the batch in flight.
 
 An upload that stopped early (Ctrl-C, a refused key, a network failure)
 says which row to go on from: run the same command again with --from-row
-N, and the rows before N are skipped, neither checked nor sent.
+N, and the rows before N are skipped: read, so they must still be
+readable, but neither checked nor sent.
 
 ` + exitCodesHelp,
 		Example: `  # A CSV export with the columns named as Dripcel names them:
@@ -224,17 +225,22 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	return nil
 }
 
-// printStop explains rows that were never read.
+// printStop explains rows that were never read or never delivered, and
+// names the row a rerun should start from.
 func (u *upload) printStop() {
-	if !u.stopped {
-		return
+	switch {
+	case u.stopped:
+		from := u.resume
+		if from == 0 {
+			from = u.lastRow + 1
+		}
+		u.std.out.printf("stopped after row %d: any rows after it were not read or sent; "+
+			"to send the rest, run the same command again with --from-row %d\n", u.lastRow, from)
+	case u.resume != 0:
+		// Every row was read, but the last request failed or was cut short.
+		u.std.out.printf("row %d and the rows after it were not all delivered; "+
+			"to send them, run the same command again with --from-row %d\n", u.resume, u.resume)
 	}
-	from := u.resume
-	if from == 0 {
-		from = u.lastRow + 1
-	}
-	u.std.out.printf("stopped after row %d: any rows after it were not read or sent; "+
-		"to send the rest, run the same command again with --from-row %d\n", u.lastRow, from)
 }
 
 // errCheckInterrupted ends a check cut short by Ctrl-C.
@@ -254,6 +260,9 @@ func (u *upload) check() error {
 	for {
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
+			if u.interrupted.Load() {
+				return errCheckInterrupted // nothing sent yet: stop here
+			}
 			return nil
 		}
 		if err != nil {
@@ -307,6 +316,7 @@ func (u *upload) send(ctx context.Context) error {
 	u.progress.start("uploading", u.tally.read)
 	defer u.progress.done()
 	u.tally = tally{}
+	u.lastRow = max(u.flags.fromRow-1, 0)
 	batch := make([]*record, 0, u.flags.batch)
 	sales := make([]dripcel.Sale, 0, u.flags.batch)
 	for eof := false; !eof; {
@@ -322,8 +332,14 @@ func (u *upload) send(ctx context.Context) error {
 				break
 			}
 			if err != nil {
+				// The file changed since it was checked. The rows read
+				// into this batch go to the rejects, and a rerun starts
+				// from the first of them.
 				u.stopped = true
-				return err // the file changed since it was checked
+				for _, rec := range batch {
+					u.reject(rec, notSent, "not sent: the file could not be read past a later row")
+				}
+				return err
 			}
 			if rec.row < u.flags.fromRow {
 				continue

@@ -155,7 +155,7 @@ func BenchmarkUploadFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	auth, contentType := []string{base.auth}, []string{"application/json"}
-	post := func(b *testing.B, hc *http.Client, ctx context.Context) {
+	post := func(ctx context.Context, b *testing.B, hc *http.Client) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.uploadURL, bytes.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
@@ -176,7 +176,7 @@ func BenchmarkUploadFloor(b *testing.B) {
 		hc := &http.Client{Transport: newTransport(b)}
 		b.ReportAllocs()
 		for b.Loop() {
-			post(b, hc, context.Background())
+			post(context.Background(), b, hc)
 		}
 	})
 	b.Run("timeout=context", func(b *testing.B) {
@@ -184,7 +184,7 @@ func BenchmarkUploadFloor(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			ctx, cancel := context.WithTimeout(context.Background(), dripcel.DefaultTimeout)
-			post(b, hc, ctx)
+			post(ctx, b, hc)
 			cancel()
 		}
 	})
@@ -192,7 +192,7 @@ func BenchmarkUploadFloor(b *testing.B) {
 		hc := &http.Client{Transport: newTransport(b), Timeout: dripcel.DefaultTimeout}
 		b.ReportAllocs()
 		for b.Loop() {
-			post(b, hc, context.Background())
+			post(context.Background(), b, hc)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,20 +47,27 @@ func TestExitCodes(t *testing.T) {
 	t.Run("2 usage", func(t *testing.T) {
 		srv := newServer(t)
 		path := writeFile(t, "sales.csv", threeSales)
-		for _, args := range [][]string{
-			{"upload"},
-			{"upload", path, path},
-			{"upload", "--no-such-flag", path},
-			{"upload", "--batch-size", "0", path},
-			{"upload", "--format", "xml", path},
-			{"upload", "--base-url", "ftp://example.invalid", path},
-			{"upload", "--rejects", path, path},
-			{"upload", "--rejects", filepath.Join(t.TempDir(), "no", "such", "dir.csv"), path},
-			{"no-such-command"},
+		for _, tc := range []struct {
+			args []string
+			want string // on stderr, when the message is checked
+		}{
+			{args: []string{"upload"}},
+			{args: []string{"upload", path, path}},
+			{args: []string{"upload", "--no-such-flag", path}},
+			{args: []string{"upload", "--batch-size", "0", path}},
+			{args: []string{"upload", "--from-row", "-1", path}, want: "--from-row -1 is below 0"},
+			{args: []string{"upload", "--format", "xml", path}},
+			{args: []string{"upload", "--base-url", "ftp://example.invalid", path}},
+			{args: []string{"upload", "--rejects", path, path}},
+			{args: []string{"upload", "--rejects", filepath.Join(t.TempDir(), "no", "such", "dir.csv"), path}},
+			{args: []string{"no-such-command"}},
 		} {
-			r := runCLI(t, env(srv), args...)
+			r := runCLI(t, env(srv), tc.args...)
 			if r.code != 2 {
-				t.Errorf("dripcel %v: exit code %d, want 2\n%s", args, r.code, r.stderr)
+				t.Errorf("dripcel %v: exit code %d, want 2\n%s", tc.args, r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("dripcel %v: stderr does not say %q:\n%s", tc.args, tc.want, r.stderr)
 			}
 		}
 		if n := len(srv.Requests()); n != 0 {

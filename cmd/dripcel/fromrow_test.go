@@ -11,7 +11,8 @@ import (
 
 // TestUploadFromRow checks that --from-row skips the rows before it, by the
 // row numbers the summary uses: line numbers in CSV and JSON lines,
-// positions in a JSON array. A malformed row before it is not checked.
+// positions in a JSON array. A malformed row before it is not checked. (A
+// negative --from-row is among the usage errors of TestExitCodes.)
 func TestUploadFromRow(t *testing.T) {
 	lastTwo := strings.SplitAfterN(salesStored, "\n", 2)[1]
 	lastOne := strings.SplitAfterN(salesStored, "\n", 3)[2]
@@ -39,16 +40,6 @@ func TestUploadFromRow(t *testing.T) {
 			wantContains(t, "stdout", r.stdout, tc.file+": "+rows+" read")
 		})
 	}
-
-	t.Run("negative", func(t *testing.T) {
-		srv := newServer(t)
-		r := runCLI(t, env(srv), "upload", "--from-row", "-1", writeFile(t, "sales.csv", salesCSV))
-		r.wantCode(t, 2)
-		wantContains(t, "stderr", r.stderr, "--from-row -1 is below 0")
-		if n := len(srv.Requests()); n != 0 {
-			t.Errorf("%d requests sent", n)
-		}
-	})
 }
 
 // TestUploadGoesOnFromTheRowItNames checks that an upload stopped by a

@@ -38,7 +38,6 @@ import (
 	"github.com/dripcel-go/dripcel/internal/transport"
 	"github.com/dripcel-go/dripcel/internal/wire"
 	"github.com/hashicorp/go-retryablehttp"
-	"golang.org/x/time/rate"
 )
 
 // Version is this library's version, sent in the User-Agent header.
@@ -64,7 +63,9 @@ type Client struct {
 
 	// Performance: see batch.go and pace.go.
 	concurrency int
-	limiter     *rate.Limiter
+	limiter     Limiter // nil: no pacing; see pace.go
+	hold        hold    // the pause after a 429
+	policy      retry.Policy
 	bodies      transport.BodyPool
 	headers     struct{ userAgent, json []string }
 	baseString  string // base.String()
@@ -109,28 +110,27 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		cellRegion: cfg.cellRegion,
 
 		concurrency: cfg.concurrency,
-		limiter:     cfg.rateLimiter,
+		limiter:     cfg.limiter(),
+		policy:      newPolicy(cfg),
 	}
 	c.baseString = base.String()
 	c.headers.userAgent = []string{c.userAgent}
 	c.headers.json = []string{"application/json"}
-	policy := retry.Policy{MinWait: cfg.retryWaitMin, MaxWait: cfg.retryWaitMax, Now: cfg.now}
+	// The policy counts faults and 429s apart and bounds both; the waits
+	// it chooses are taken in PrepareRetry, where the call's context is.
 	c.http = &retryablehttp.Client{
 		HTTPClient:     innerHTTPClient(cfg, apiKey, base),
-		RetryWaitMin:   cfg.retryWaitMin,
-		RetryWaitMax:   cfg.retryWaitMax,
-		RetryMax:       cfg.maxRetries,
-		CheckRetry:     policy.CheckRetry,
-		Backoff:        policy.Backoff,
+		RetryWaitMin:   c.policy.MinWait,
+		RetryWaitMax:   c.policy.MaxWait,
+		RetryMax:       c.policy.MaxAttempts(),
+		CheckRetry:     c.checkRetry,
+		Backoff:        retry.NoWait,
+		PrepareRetry:   c.prepareRetry,
 		RequestLogHook: c.logAttempt,
 		// Without an ErrorHandler, retryablehttp drops the last response
 		// (and so its status) once retries run out.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		// Logger stays nil: retryablehttp's own log lines hold full URLs.
-	}
-	if c.limiter != nil {
-		// Retries are requests too: each waits for the rate limit.
-		c.http.PrepareRetry = func(req *http.Request) error { return c.pace(req.Context()) }
 	}
 	return c, nil
 }
@@ -214,8 +214,11 @@ type request struct {
 }
 
 // attempts counts the requests made for one call; the retry layer's request
-// hook fills it in.
-type attempts struct{ n int }
+// hook fills it in. tally is what the retries spent (retrying.go).
+type attempts struct {
+	n     int
+	tally retry.Tally
+}
 
 type attemptsKey struct{}
 
@@ -322,7 +325,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 		URL:        transport.URL(&u),
 		Attempts:   count.n,
 	}
-	if d, ok := (retry.Policy{}).RetryAfter(resp); ok {
+	if d, ok := c.policy.ResumeAfter(resp); ok {
 		apiErr.RetryAfter = d
 	}
 	if !reply.Envelope {
@@ -334,8 +337,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 	// The retry layer stopped early because the wait asked for would end
 	// after the context's deadline: say so, so the caller can tell it from
 	// retries running out.
-	if apiErr.RetryAfter > 0 && apiErr.RetryAfter <= retry.MaxRetryAfter && retry.Status(resp.StatusCode) &&
-		count.n <= c.http.RetryMax && retry.PastDeadline(ctx, apiErr.RetryAfter) {
+	if count.tally.PastDeadline {
 		return fmt.Errorf("%w: the wait ends after the context deadline: %w", apiErr, context.DeadlineExceeded)
 	}
 	return apiErr

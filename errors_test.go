@@ -49,7 +49,7 @@ func TestResponseMapping(t *testing.T) {
 		{"400", status(400, `{"ok":false,"error":"cell is invalid"}`), true, nil, 400, "cell is invalid", 1},
 		{"501 not retried", status(501, `{"ok":false,"error":"Not implemented"}`), true, nil, 501, "Not implemented", 1},
 		{"500 retried then kept", status(500, `oops`), true, nil, 500, "Internal Server Error", 4},
-		{"429 retried then rate limited", status(429, `{"ok":false,"error":"Too many requests"}`), true, dripcel.ErrRateLimited, 429, "Too many requests", 1 + dripcel.MaxRateLimitWaits},
+		{"429 retried then rate limited", status(429, `{"ok":false,"error":"Too many requests"}`), true, dripcel.ErrRateLimited, 429, "Too many requests", 1 + dripcel.DefaultMaxRateLimitWaits},
 	}
 	for _, cl := range calls {
 		for _, tt := range tests {

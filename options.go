@@ -16,7 +16,7 @@ const (
 	DefaultBaseURL = "https://api.dripcel.com"
 	// DefaultMaxRetries is how many times an attempt that failed for a
 	// fault (a network error, 500, 502, 503, 504) is retried. A 429 is not
-	// a fault and spends none of them: see MaxRateLimitWaits.
+	// a fault and spends none of them: see DefaultMaxRateLimitWaits.
 	DefaultMaxRetries = 3
 	// DefaultRetryWaitMin and DefaultRetryWaitMax bound the backoff between
 	// attempts after a fault (a Retry-After from the server may ask for
@@ -30,12 +30,13 @@ const (
 	// paces itself to it unless told otherwise (see WithRateLimit).
 	DefaultRateLimit  = 50
 	DefaultRateWindow = time.Minute
-	// MaxRateLimitWaits is how many 429 answers in a row one call waits
-	// out before it fails with ErrRateLimited. Each wait lasts the
-	// Retry-After, or without one the budget's window (a minute by
-	// default), so a call holds on for about five windows of a budget
-	// someone else is spending; a context deadline ends it sooner.
-	MaxRateLimitWaits = 5
+	// DefaultMaxRateLimitWaits is how many 429 answers in a row one call
+	// waits out before it fails with ErrRateLimited (see
+	// WithMaxRateLimitWaits). Each wait lasts the Retry-After, or without
+	// one the budget's window (a minute by default), so a call holds on for
+	// about five windows of a budget someone else is spending; a context
+	// deadline ends it sooner.
+	DefaultMaxRateLimitWaits = 5
 	// DefaultTimeout bounds one attempt: connecting, sending and reading the
 	// response.
 	DefaultTimeout = 30 * time.Second
@@ -56,6 +57,7 @@ type config struct {
 	httpClient   *http.Client
 	logger       *slog.Logger
 	maxRetries   int
+	rateWaits    int
 	retryWaitMin time.Duration
 	retryWaitMax time.Duration
 	retryWaitSet bool
@@ -76,6 +78,7 @@ func defaultConfig() config {
 	return config{
 		baseURL:      DefaultBaseURL,
 		maxRetries:   DefaultMaxRetries,
+		rateWaits:    DefaultMaxRateLimitWaits,
 		retryWaitMin: DefaultRetryWaitMin,
 		retryWaitMax: DefaultRetryWaitMax,
 		batchSize:    DefaultBatchSize,
@@ -125,13 +128,30 @@ func WithLogger(l *slog.Logger) Option {
 // WithMaxRetries sets how many times an attempt that failed for a fault (a
 // network error, 500, 502, 503, 504) is retried (0 for none). Default 3, so
 // at most 4 requests per call or batch for faults. A 429 spends none of
-// them: it is waited out up to MaxRateLimitWaits times in a row.
+// them: it is waited out up to WithMaxRateLimitWaits times in a row.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
 			return fmt.Errorf("dripcel: WithMaxRetries: %d is negative", n)
 		}
 		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithMaxRateLimitWaits sets how many 429 answers in a row one call waits
+// out (default DefaultMaxRateLimitWaits) before it fails with
+// ErrRateLimited; the error's APIError.RetryAfter says when to send again.
+// With 0 every 429 is handed back at once, for a caller that schedules its
+// own resends. These waits spend none of WithMaxRetries. Whatever n is, a
+// 429 still holds back the client's other requests (and every user of a
+// shared Pauser) for its wait.
+func WithMaxRateLimitWaits(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("dripcel: WithMaxRateLimitWaits: %d is negative", n)
+		}
+		c.rateWaits = n
 		return nil
 	}
 }
@@ -229,7 +249,7 @@ func WithConcurrency(n int) Option {
 // answers. A 429 is taken as the budget being spent, not as a fault: the
 // client waits the Retry-After, or without one the window, before sending
 // again, and these waits spend none of WithMaxRetries (see
-// MaxRateLimitWaits). The fault backoff scales with the window too, unless
+// WithMaxRateLimitWaits). The fault backoff scales with the window too, unless
 // WithRetryWait sets it.
 //
 // A wait ends with the context; one that would pass the context's deadline

@@ -187,7 +187,7 @@ func TestRateLimitWaitsDoNotSpendFaultRetries(t *testing.T) {
 	}
 }
 
-// After MaxRateLimitWaits waits the call gives up, and the error says when
+// After DefaultMaxRateLimitWaits waits the call gives up, and the error says when
 // to send again even without a Retry-After: one window on.
 func TestRateLimitErrorSaysWhenToSendAgain(t *testing.T) {
 	const window = 10 * time.Millisecond
@@ -198,9 +198,30 @@ func TestRateLimitErrorSaysWhenToSendAgain(t *testing.T) {
 	if !errors.Is(err, dripcel.ErrRateLimited) || !errors.As(err, &apiErr) {
 		t.Fatalf("err = %v, want ErrRateLimited", err)
 	}
-	if apiErr.RetryAfter != window || apiErr.Attempts != 1+dripcel.MaxRateLimitWaits {
+	if apiErr.RetryAfter != window || apiErr.Attempts != 1+dripcel.DefaultMaxRateLimitWaits {
 		t.Errorf("RetryAfter %s after %d attempts, want %s after %d", apiErr.RetryAfter, apiErr.Attempts,
-			window, 1+dripcel.MaxRateLimitWaits)
+			window, 1+dripcel.DefaultMaxRateLimitWaits)
+	}
+}
+
+// With WithMaxRateLimitWaits(0) a 429 comes back at once, saying when to
+// send again, for a caller that schedules its own resends; the client still
+// holds back its next request until then.
+func TestNoRateLimitWaits(t *testing.T) {
+	const window = 150 * time.Millisecond
+	srv := newRecordingServer(t, status(http.StatusTooManyRequests, `{"ok":false,"error":"Too many requests"}`), ok200)
+	c := budgetClient(t, srv.URL, dripcel.WithRateLimit(1_000_000, window), dripcel.WithMaxRateLimitWaits(0))
+	start := time.Now()
+	err := c.Postback(context.Background(), sale(1))
+	var apiErr *dripcel.APIError
+	if !errors.Is(err, dripcel.ErrRateLimited) || !errors.As(err, &apiErr) || apiErr.Attempts != 1 || apiErr.RetryAfter != window {
+		t.Fatalf("err = %v, want ErrRateLimited after 1 attempt with RetryAfter %s", err, window)
+	}
+	if err := c.Postback(context.Background(), sale(2)); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < window {
+		t.Errorf("the next call went out %s after the 429, inside its %s", waited, window)
 	}
 }
 

@@ -97,6 +97,7 @@ func TestWithRateLimitRejectsNonsense(t *testing.T) {
 	for _, opt := range []dripcel.Option{
 		dripcel.WithRateLimit(0, time.Minute),
 		dripcel.WithRateLimit(50, 0),
+		dripcel.WithMaxRateLimitWaits(-1),
 		dripcel.WithRateLimiter(nil),
 	} {
 		if _, err := dripcel.NewClient("key", opt); err == nil {

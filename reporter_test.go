@@ -383,7 +383,7 @@ func TestReporterHonoursRetryAfter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := reporterServer(t)
-			limited := 1 + dripcel.MaxRateLimitWaits // one call's worth
+			limited := 1 + dripcel.DefaultMaxRateLimitWaits // one call's worth
 			srv.RateLimit(limited, tc.header)
 			tt := &timedTransport{}
 			budget := dripcel.WithRateLimit(1_000_000, time.Millisecond)

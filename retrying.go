@@ -17,7 +17,7 @@ func newPolicy(cfg config) retry.Policy {
 		MinWait:    cfg.retryWaitMin,
 		MaxWait:    cfg.retryWaitMax,
 		MaxRetries: cfg.maxRetries,
-		MaxLimited: MaxRateLimitWaits,
+		MaxLimited: cfg.rateWaits,
 		Window:     cfg.rateWindow,
 		Now:        cfg.now,
 	}

@@ -60,21 +60,49 @@ func TestFleetWithoutSharingIsRateLimited(t *testing.T) {
 func runFleet(t *testing.T, shared bool, requests int) fixedwindow.Stats {
 	t.Helper()
 	rdb := redisClient(t)
-	key := testKey(t, rdb)
 	fw := fixedwindow.New(fleetN, fleetWindow, 0)
 	srv := httptest.NewServer(fw)
 	t.Cleanup(srv.Close)
+	startFleet(t, fleet{url: srv.URL, key: testKey(t, rdb), n: fleetN, window: fleetWindow, shared: shared,
+		batch: fleetBatch, sales: requests * fleetBatch})
+	st := fw.Stats()
+	if want := fleetProcesses * requests * fleetBatch; st.Sales != want {
+		t.Errorf("%d sales accepted, want %d", st.Sales, want)
+	}
+	return st
+}
 
+// fleet is what each process of a fleet does: upload sales sales in
+// batches of batch (0 for the client's default) to url, with a budget of n
+// in window, sharing the Redis key when shared.
+type fleet struct {
+	url, key  string
+	n         int
+	window    time.Duration
+	shared    bool
+	batch     int
+	sales     int
+	realistic bool // sales with every field set, as a shop sends them
+}
+
+// startFleet runs fleetProcesses processes of f and waits for them; a
+// process that fails fails the test.
+func startFleet(t *testing.T, f fleet) {
+	t.Helper()
 	var wg sync.WaitGroup
 	outs := make([]bytes.Buffer, fleetProcesses)
 	errs := make([]error, fleetProcesses)
 	for p := range fleetProcesses {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFleetWorker$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(),
-			"DRIPCEL_FLEET_URL="+srv.URL,
-			"DRIPCEL_FLEET_KEY="+key,
-			"DRIPCEL_FLEET_SHARED="+strconv.FormatBool(shared),
-			"DRIPCEL_FLEET_REQUESTS="+strconv.Itoa(requests),
+			"DRIPCEL_FLEET_URL="+f.url,
+			"DRIPCEL_FLEET_KEY="+f.key,
+			"DRIPCEL_FLEET_N="+strconv.Itoa(f.n),
+			"DRIPCEL_FLEET_WINDOW="+f.window.String(),
+			"DRIPCEL_FLEET_SHARED="+strconv.FormatBool(f.shared),
+			"DRIPCEL_FLEET_BATCH="+strconv.Itoa(f.batch),
+			"DRIPCEL_FLEET_SALES="+strconv.Itoa(f.sales),
+			"DRIPCEL_FLEET_REALISTIC="+strconv.FormatBool(f.realistic),
 			"DRIPCEL_FLEET_PROCESS="+strconv.Itoa(p))
 		cmd.Stdout, cmd.Stderr = &outs[p], &outs[p]
 		if err := cmd.Start(); err != nil {
@@ -88,24 +116,25 @@ func runFleet(t *testing.T, shared bool, requests int) fixedwindow.Stats {
 			t.Errorf("process %d: %v\n%s", p, err, outs[p].String())
 		}
 	}
-	st := fw.Stats()
-	if want := fleetProcesses * requests * fleetBatch; st.Sales != want {
-		t.Errorf("%d sales accepted, want %d", st.Sales, want)
-	}
-	return st
 }
 
-// TestFleetWorker is one process of a fleet test; run alone it skips.
+// TestFleetWorker is one process of a fleet; run alone it skips.
 func TestFleetWorker(t *testing.T) {
 	url := os.Getenv("DRIPCEL_FLEET_URL")
 	if url == "" {
-		t.Skip("run by TestFleetSharesOneBudget as one of its processes")
+		t.Skip("run by the fleet tests as one of their processes")
 	}
 	p, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_PROCESS"))
-	requests, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_REQUESTS"))
-	opts := []dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRateLimit(fleetN, fleetWindow), dripcel.WithBatchSize(fleetBatch)}
+	n, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_N"))
+	window, _ := time.ParseDuration(os.Getenv("DRIPCEL_FLEET_WINDOW"))
+	batch, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_BATCH"))
+	count, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_SALES"))
+	opts := []dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRateLimit(n, window)}
+	if batch > 0 {
+		opts = append(opts, dripcel.WithBatchSize(batch))
+	}
 	if os.Getenv("DRIPCEL_FLEET_SHARED") == "true" {
-		lim, err := dripcelredis.NewLimiter(redisClient(t), os.Getenv("DRIPCEL_FLEET_KEY"), fleetN, fleetWindow)
+		lim, err := dripcelredis.NewLimiter(redisClient(t), os.Getenv("DRIPCEL_FLEET_KEY"), n, window)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,11 +144,28 @@ func TestFleetWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sales := make([]dripcel.Sale, requests*fleetBatch)
+	sales := make([]dripcel.Sale, count)
 	for i := range sales {
-		sales[i] = dripcel.Sale{CampaignID: "c", Cell: fmt.Sprintf("27%d%08d", 6+p, i)}
+		if os.Getenv("DRIPCEL_FLEET_REALISTIC") == "true" {
+			sales[i] = realisticSale(p*count + i)
+		} else {
+			sales[i] = dripcel.Sale{CampaignID: "c", Cell: fmt.Sprintf("27%d%08d", 6+p, i)}
+		}
 	}
 	if err := c.UploadSales(context.Background(), sales); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// realisticSale is sale i as a shop reports it: every field set, about 150
+// bytes of JSON.
+func realisticSale(i int) dripcel.Sale {
+	return dripcel.Sale{
+		CampaignID: "639978184d735c88ed8bbd68",
+		SendID:     fmt.Sprintf("snd_%08d", i),
+		ClickID:    fmt.Sprintf("clk_%08d", i),
+		Cell:       fmt.Sprintf("2782%07d", i%10_000_000),
+		SoldAt:     time.Date(2025, 10, 14, 9, 2, 51, 0, time.UTC).Add(time.Duration(i) * time.Second),
+		SaleValue:  dripcel.Value(float64(100 + i%900)),
 	}
 }

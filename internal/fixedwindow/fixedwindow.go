@@ -27,6 +27,7 @@ type Server struct {
 	limited  int
 	tooLarge int
 	sales    int
+	bytes    int
 	faults   int // requests still to answer 500
 }
 
@@ -72,7 +73,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"ok":false,"error":"Internal server error"}`)
 		return
 	}
-	n := 1
+	n, size := 1, 0
 	if r.URL.Path == "/sales" {
 		limit := int64(1 << 30)
 		if s.maxBody > 0 {
@@ -93,10 +94,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, `{"ok":false,"error":"Invalid JSON"}`)
 			return
 		}
-		n = len(sales)
+		n, size = len(sales), len(body)
 	}
 	s.mu.Lock()
 	s.sales += n
+	s.bytes += size
 	s.mu.Unlock()
 	_, _ = io.WriteString(w, `{"ok":true}`)
 }
@@ -107,6 +109,7 @@ type Stats struct {
 	Limited  int // answered 429
 	TooLarge int // answered 413
 	Sales    int // accepted
+	Bytes    int // the bodies of accepted uploads
 	// MaxInWindow is the most requests that arrived within any span of one
 	// window's length (sliding, not only the server's fixed windows).
 	MaxInWindow int
@@ -118,7 +121,7 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	arr := slices.Clone(s.arrivals)
-	st := Stats{Requests: len(arr), Limited: s.limited, TooLarge: s.tooLarge, Sales: s.sales}
+	st := Stats{Requests: len(arr), Limited: s.limited, TooLarge: s.tooLarge, Sales: s.sales, Bytes: s.bytes}
 	s.mu.Unlock()
 	slices.SortFunc(arr, func(a, b time.Time) int { return a.Compare(b) })
 	j := 0

@@ -11,8 +11,10 @@
 // A Reporter sends sales in the background, for a checkout that must not
 // wait on Dripcel. Package dripceltest is a fake Dripcel for your tests.
 //
-// Failed attempts (network errors, 429, 500, 502, 503, 504) are retried with
-// backoff; see the README for the exact guarantees. Errors match the
+// Requests keep to Dripcel's rate budget, 50 a minute, evenly spaced (see
+// WithRateLimit); a 429 is waited out. Failed attempts (network errors, 500,
+// 502, 503, 504) are retried with backoff; see the README for the exact
+// guarantees. Errors match the
 // sentinels ErrCampaignNotFound, ErrDuplicateSale, ErrUnauthorized,
 // ErrRateLimited, ErrInvalidSale and ErrInvalidCell with errors.Is.
 //

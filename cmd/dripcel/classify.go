@@ -11,7 +11,7 @@ import (
 
 // Reasons given in the rejects file.
 const (
-	reasonDuplicate        = "duplicate: Dripcel already has a sale with this cell, campaign and soldAt date"
+	reasonDuplicate        = "already in Dripcel: it has a sale with this cell, campaign and soldAt date"
 	reasonInterruptedPause = "not sent: interrupted while pausing for Dripcel's rate limit"
 )
 
@@ -27,6 +27,7 @@ const (
 func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sale) error {
 	outcomes := make([]outcome, len(batch))
 	reasons := make([]string, len(batch))
+	unsent := make([]bool, len(batch))
 	var stop error
 	stopBatch := -1
 	results := u.sendPatiently(ctx, sales)
@@ -37,31 +38,32 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 	for i, r := range results {
 		switch {
 		case r.err == nil:
-			outcomes[i] = accepted
+			outcomes[i] = recorded
 		case stop != nil && r.batch == stopBatch:
 			// The rest of the request that stopped the upload.
-			outcomes[i], reasons[i] = failed, failure(r.err)
+			outcomes[i], reasons[i] = notDelivered, failure(r.err)
 		case !r.sent || stop != nil:
-			outcomes[i], reasons[i] = notSent, "not sent: "+cause(r.err, stop)
-		case refused(r.err) && size[r.batch] == 1:
+			outcomes[i], reasons[i], unsent[i] = notDelivered, "not sent: "+cause(r.err, stop), true
+		case isRefusal(r.err) && size[r.batch] == 1:
 			// Sent alone already: the answer is the row's own.
 			outcomes[i], reasons[i], stop = classOf(r.err, sales[i])
-		case refused(r.err):
+		case isRefusal(r.err):
 			outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
+			unsent[i] = reasons[i] == reasonInterruptedPause
 		case errors.Is(r.err, dripcel.ErrRateLimited) && u.interrupted.Load():
-			outcomes[i], reasons[i] = notSent, reasonInterruptedPause
+			outcomes[i], reasons[i], unsent[i] = notDelivered, reasonInterruptedPause, true
 		default:
-			outcomes[i], reasons[i] = failed, failure(r.err)
+			outcomes[i], reasons[i] = notDelivered, failure(r.err)
 			stop, stopBatch = r.err, r.batch
 		}
 	}
 	sent := 0
 	for i, rec := range batch {
-		if outcomes[i] != notSent {
+		if !unsent[i] {
 			sent++
 		}
-		if outcomes[i] == accepted {
-			u.tally.add(accepted, rec.row)
+		if outcomes[i] == recorded {
+			u.tally.add(recorded, rec.row)
 			continue
 		}
 		u.reject(rec, outcomes[i], reasons[i])
@@ -74,9 +76,9 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 // failure is the reason given for a row whose request failed.
 func failure(err error) string {
 	if errors.Is(err, context.Canceled) {
-		return "failed: abandoned by a second Ctrl-C; Dripcel may or may not have it"
+		return "not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it"
 	}
-	return "failed: " + err.Error()
+	return "not delivered: " + plain(err)
 }
 
 // classify sends one sale on its own and classes the answer. A rate limit
@@ -85,7 +87,7 @@ func failure(err error) string {
 func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string, error) {
 	err := u.sendPatiently(ctx, []dripcel.Sale{s})[0].err
 	if errors.Is(err, dripcel.ErrRateLimited) && u.interrupted.Load() {
-		return notSent, reasonInterruptedPause, nil
+		return notDelivered, reasonInterruptedPause, nil
 	}
 	return classOf(err, s)
 }
@@ -94,23 +96,23 @@ func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string,
 func classOf(err error, s dripcel.Sale) (outcome, string, error) {
 	switch {
 	case err == nil:
-		return accepted, "", nil
+		return recorded, "", nil
 	case errors.Is(err, dripcel.ErrDuplicateSale):
-		return duplicate, reasonDuplicate, nil
+		return already, reasonDuplicate, nil
 	case errors.Is(err, dripcel.ErrCampaignNotFound):
-		return notFound, fmt.Sprintf("campaign not found: %q", s.CampaignID), nil
-	case refused(err):
+		return notFound, "campaign not found: " + quote(s.CampaignID), nil
+	case isRefusal(err):
 		var apiErr *dripcel.APIError
 		errors.As(err, &apiErr)
-		return invalid, fmt.Sprintf("refused by Dripcel: %d %s", apiErr.StatusCode, apiErr.Message), nil
+		return refused, fmt.Sprintf("refused by Dripcel: %d %s", apiErr.StatusCode, apiErr.Message), nil
 	}
-	return failed, failure(err), err
+	return notDelivered, failure(err), err
 }
 
-// refused reports whether Dripcel refused the sales themselves (any 4xx
+// isRefusal reports whether Dripcel refused the sales themselves (any 4xx
 // but an auth failure or a rate limit), so that sending them again one at a
 // time tells which were at fault.
-func refused(err error) bool {
+func isRefusal(err error) bool {
 	var apiErr *dripcel.APIError
 	if !errors.As(err, &apiErr) {
 		return false
@@ -128,10 +130,10 @@ func refused(err error) bool {
 // cause says why a row was not sent.
 func cause(batchErr, stop error) string {
 	if stop != nil {
-		return "the upload stopped: " + stop.Error()
+		return "the upload stopped: " + plain(stop)
 	}
 	if errors.Is(batchErr, context.Canceled) {
 		return "interrupted"
 	}
-	return batchErr.Error()
+	return plain(batchErr)
 }

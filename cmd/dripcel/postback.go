@@ -14,7 +14,7 @@ import (
 type postbackFlags struct {
 	client                 clientFlags
 	campaign, cell, region string
-	soldAt, value          string
+	soldAt, value, zone    string
 	sendID, clickID        string
 }
 
@@ -45,6 +45,7 @@ an unknown campaign exits 1.
 	fl.StringVar(&f.cell, "cell", "", "the customer's cell number (required)")
 	fl.StringVar(&f.region, "region", "", "convert a local cell to international digits for this region, e.g. ZA")
 	fl.StringVar(&f.soldAt, "sold-at", "", "when the sale was made: YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\" (default: now)")
+	fl.StringVar(&f.zone, "time-zone", defaultZone, "the zone a --sold-at with an offset is moved into, and one without is read in")
 	fl.StringVar(&f.value, "value", "", "the sale's value (default: the campaign's default value)")
 	fl.StringVar(&f.sendID, "send-id", "", "the send the sale came from")
 	fl.StringVar(&f.clickID, "click-id", "", "the click the sale came from")
@@ -74,17 +75,21 @@ func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
 			return err
 		}
 		if s.Cell, err = dripcel.ToInternational(s.Cell, region); err != nil {
-			return usageError("--cell %q is not a valid %s number", f.cell, region)
+			return usageError("--cell %s is not a valid %s number", quote(f.cell), region)
 		}
 	}
 	if v := strings.TrimSpace(f.soldAt); v != "" {
-		if s.SoldAt, err = parseSoldAt(v); err != nil {
-			return usageError("--sold-at %q %v", v, err)
+		d, err := newDates(f.zone, "")
+		if err != nil {
+			return err
+		}
+		if s.SoldAt, err = d.parse(v); err != nil {
+			return usageError("--sold-at %s %v", quote(v), err)
 		}
 	}
 	if v := strings.TrimSpace(f.value); v != "" {
-		if s.SaleValue, err = parseValue(v); err != nil {
-			return usageError("--value %q %v", v, err)
+		if s.SaleValue, err = (amounts{}).parse(v); err != nil {
+			return usageError("--value %s %v", quote(v), err)
 		}
 	}
 	err = client.Postback(ctx, s)
@@ -98,7 +103,7 @@ func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
 		return &exitError{code: exitRejected, err: fmt.Errorf("campaign not found: %q", s.CampaignID)}
 	case errors.Is(err, dripcel.ErrInvalidSale):
 		return &exitError{code: exitUsage, err: err}
-	case refused(err):
+	case isRefusal(err):
 		return &exitError{code: exitRejected, err: fmt.Errorf("refused by Dripcel: %w", err)}
 	}
 	return &exitError{code: exitTransport, err: err}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/dripcel-go/dripcel"
+)
+
+// send reads the rows again and uploads the valid ones a batch at a time.
+// Invalid and repeated rows were counted (and the invalid ones written to
+// the rejects file) by check, and are passed over.
+func (u *upload) send(ctx context.Context) error {
+	r, closer, err := u.in.open(u.m)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = closer.Close() }()
+	u.progress.start("uploading", u.tally.read-u.tally.count[invalid]-u.tally.count[repeated])
+	defer u.progress.done()
+	u.tally.read = 0
+	u.m.filled = 0
+	u.lastRow = max(u.flags.fromRow-1, 0)
+	batch := make([]*record, 0, u.flags.batch)
+	sales := make([]dripcel.Sale, 0, u.flags.batch)
+	for eof := false; !eof; {
+		if u.interrupted.Load() {
+			u.stopped = true
+			return nil
+		}
+		batch, sales = batch[:0], sales[:0]
+		for len(batch) < cap(batch) {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
+			}
+			if err != nil {
+				// The file changed since it was checked. The rows read
+				// into this batch go to the rejects, and a rerun starts
+				// from the first of them.
+				u.stopped = true
+				for _, rec := range batch {
+					u.reject(rec, notDelivered, "not sent: the file could not be read past a later row")
+				}
+				return err
+			}
+			if rec.row < u.flags.fromRow {
+				continue
+			}
+			u.tally.read++
+			u.lastRow = rec.row
+			s, problems := u.sale(rec)
+			if len(problems) > 0 || u.repeats.repeated(rec.row) > 0 {
+				continue
+			}
+			batch, sales = append(batch, rec), append(sales, s)
+		}
+		if u.interrupted.Load() {
+			u.stopped = !eof
+			for _, rec := range batch {
+				u.reject(rec, notDelivered, "not sent: interrupted")
+			}
+			return nil
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		if err := u.upload(ctx, batch, sales); err != nil {
+			u.stopped = !eof
+			if u.interrupted.Load() && errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return &exitError{code: exitTransport, err: fmt.Errorf("upload stopped: %s", plain(err))}
+		}
+	}
+	return nil
+}

@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-		"strconv"
+	"strconv"
 	"strings"
 	"time"
 

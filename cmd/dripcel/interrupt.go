@@ -35,4 +35,3 @@ func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
 		close(done)
 	}
 }
-

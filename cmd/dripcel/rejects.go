@@ -24,12 +24,12 @@ type rejects struct {
 	from    int
 	kept    int
 	file    *os.File
-	w      *bufio.Writer
-	csv    *csv.Writer
-	format format
-	width  int // fields in a CSV input's header
-	n      int
-	err    error
+	w       *bufio.Writer
+	csv     *csv.Writer
+	format  format
+	width   int // fields in a CSV input's header
+	n       int
+	err     error
 }
 
 // createRejects creates (or truncates) the rejects file before anything is

@@ -56,6 +56,9 @@ func (u *upload) check() error {
 		case u.repeats.see(rec.row, s) > 0:
 			first := u.repeats.repeated(rec.row)
 			u.tally.addNote(repeated, rec.row, fmt.Sprintf(" (repeats %d)", first))
+			if u.flags.quiet {
+				break // the summary names them
+			}
 			u.note(&shown, "%s: row %d repeats row %d (same cell, campaign and soldAt date): Dripcel keeps only the first\n",
 				u.in.name, rec.row, first)
 		}

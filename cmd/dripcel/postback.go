@@ -25,11 +25,11 @@ func newPostbackCmd(std streams) *cobra.Command {
 		Short: "Report one sale (GET /sales/create)",
 		Long: `Report one sale with GET /sales/create, the postback form of Dripcel's API.
 
-It prints "accepted" and exits 0 when Dripcel takes the sale; a duplicate
-(Dripcel already has a sale with the same cell, campaign and soldAt date) or
-an unknown campaign exits 1.
+It prints "recorded" when Dripcel takes the sale, and "already in Dripcel"
+when Dripcel has a sale with the same cell, campaign and soldAt date (a
+blank soldAt is Dripcel's "now", so the date is today's).
 
-` + exitCodesHelp,
+` + postbackExitCodes,
 		Example: `  export DRIPCEL_API_KEY=...
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234 --region ZA
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 27631231234 \
@@ -95,16 +95,26 @@ func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
 	err = client.Postback(ctx, s)
 	switch {
 	case err == nil:
-		std.out.printf("accepted: campaign %s, cell %s\n", s.CampaignID, s.Cell)
+		std.out.printf("recorded: campaign %s, cell %s\n", s.CampaignID, s.Cell)
 		return nil
 	case errors.Is(err, dripcel.ErrDuplicateSale):
-		return &exitError{code: exitRejected, err: errors.New(reasonDuplicate)}
+		std.out.printf("already in Dripcel: campaign %s, cell %s (it has a sale with this cell, campaign and soldAt date)\n", s.CampaignID, s.Cell)
+		return nil
 	case errors.Is(err, dripcel.ErrCampaignNotFound):
-		return &exitError{code: exitRejected, err: fmt.Errorf("campaign not found: %q", s.CampaignID)}
+		return &exitError{code: exitRejected, err: fmt.Errorf("campaign not found: %s", quote(s.CampaignID))}
 	case errors.Is(err, dripcel.ErrInvalidSale):
-		return &exitError{code: exitUsage, err: err}
+		return &exitError{code: exitUsage, err: errors.New(plain(err))}
 	case isRefusal(err):
-		return &exitError{code: exitRejected, err: fmt.Errorf("refused by Dripcel: %w", err)}
+		return &exitError{code: exitRejected, err: fmt.Errorf("refused by Dripcel: %s", plain(err))}
 	}
-	return &exitError{code: exitTransport, err: err}
+	return &exitError{code: exitTransport, err: fmt.Errorf("not delivered: %s", plain(err))}
 }
+
+// postbackExitCodes is postback's own exit-code table.
+const postbackExitCodes = `Exit codes:
+  0    Dripcel has the sale: recorded now, or it had it already
+  1    Dripcel refused the sale (an unknown campaign, an unreadable cell)
+  2    usage error (a missing or malformed flag, DRIPCEL_API_KEY not set);
+       nothing was sent
+  3    not delivered: the key was refused (401/403), or the network or
+       Dripcel failed after retries; sending it again is safe`

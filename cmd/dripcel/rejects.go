@@ -216,6 +216,14 @@ func (rj *rejects) close() error {
 	return nil
 }
 
+// keptNote says how many rows of an earlier run's file were kept.
+func (rj *rejects) keptNote() string {
+	if rj.earlier == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (after the %s kept from the earlier run)", plural(rj.kept, "row"))
+}
+
 // abort ends the file without keeping this run's rows: an earlier run's
 // rejects file is left as it was.
 func (rj *rejects) abort() {

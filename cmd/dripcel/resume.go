@@ -31,11 +31,14 @@ func (u *upload) resumeFlags(from int) string {
 	return flags
 }
 
-// reject counts a row that needs action and writes it to the rejects file.
+// reject counts a row that was not recorded by this run, and writes it to
+// the rejects file if it needs action: a row Dripcel has already does not.
 func (u *upload) reject(rec *record, o outcome, reason string) {
 	if o == notDelivered && (u.resume == 0 || rec.row < u.resume) {
 		u.resume = rec.row
 	}
 	u.tally.add(o, rec.row)
-	u.rejects.add(rec, reason)
+	if o.needsAction() {
+		u.rejects.add(rec, reason)
+	}
 }

@@ -102,7 +102,7 @@ func (t *tally) print(w *printer, s summary) {
 	}
 	switch {
 	case s.rj != nil:
-		w.printf("%s written to %s\n", plural(s.rj.n, "row needing action"), s.rj.path)
+		w.printf("%s needing action written to %s%s\n", plural(s.rj.n, "row"), s.rj.path, s.rj.keptNote())
 	case t.actionable() > shownRows:
 		w.println("use --rejects FILE to get every row needing action with its reason")
 	}

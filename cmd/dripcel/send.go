@@ -21,7 +21,9 @@ func (u *upload) send(ctx context.Context) error {
 	u.progress.start("uploading", u.tally.read-u.tally.count[invalid]-u.tally.count[repeated])
 	defer u.progress.done()
 	u.tally.read = 0
-	u.m.filled = 0
+	// The summary counts the blank soldAt cells of every row checked, not
+	// only of those read again before a stop.
+	defer func(checked int) { u.m.filled = checked }(u.m.filled)
 	u.lastRow = max(u.flags.fromRow-1, 0)
 	batch := make([]*record, 0, u.flags.batch)
 	sales := make([]dripcel.Sale, 0, u.flags.batch)

@@ -18,7 +18,9 @@ func (u *upload) send(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = closer.Close() }()
-	u.progress.start("uploading", u.tally.read-u.tally.count[invalid]-u.tally.count[repeated])
+	toSend := u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
+	u.progress.start("uploading", toSend)
+	u.progress.eta(u.timeLeft(toSend))
 	defer u.progress.done()
 	u.tally.read = 0
 	// The summary counts the blank soldAt cells of every row checked, not
@@ -70,7 +72,9 @@ func (u *upload) send(ctx context.Context) error {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := u.upload(ctx, batch, sales); err != nil {
+		err := u.upload(ctx, batch, sales)
+		u.progress.eta(u.timeLeft(toSend - u.tally.sent))
+		if err != nil {
 			u.stopped = !eof
 			if u.interrupted.Load() && errors.Is(err, context.Canceled) {
 				return nil

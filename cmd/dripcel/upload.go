@@ -34,6 +34,8 @@ type uploadFlags struct {
 	// maxInvalid does so while there are at most that many (-1: unset).
 	skipInvalid bool
 	maxInvalid  int
+	// rate is --rate: requests a minute (0: the library's default pacing).
+	rate int
 }
 
 // uploadExitCodes is upload's own exit-code table.
@@ -163,6 +165,7 @@ the earlier run's rows before N and gains this run's.
 	fl.BoolVar(&f.decimalComma, "decimal-comma", false, "read amounts with a decimal comma: 1.299,50")
 	fl.BoolVar(&f.skipInvalid, "skip-invalid", false, "send the valid rows even when some are invalid; the invalid ones go to --rejects")
 	fl.IntVar(&f.maxInvalid, "max-invalid", -1, "as --skip-invalid, while there are at most this many invalid rows")
+	fl.IntVar(&f.rate, "rate", 0, "send at most this many requests a minute (Dripcel allows about 50 per organisation: share it between programs)")
 	return cmd
 }
 
@@ -240,7 +243,11 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	defer u.onInterrupt(cancel)()
 	if !f.dryRun {
 		// The key is checked before anything is read.
-		if u.client, err = f.client.newClient(dripcel.WithBatchSize(f.batch)); err != nil {
+		rate, err := f.rateOptions()
+		if err != nil {
+			return err
+		}
+		if u.client, err = f.client.newClient(append(rate, dripcel.WithBatchSize(f.batch))...); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/dripcel-go/dripcel"
 )
 
 // errCheckInterrupted ends a check cut short by Ctrl-C.
@@ -15,19 +13,21 @@ var errCheckInterrupted = errors.New("interrupted while checking the file; nothi
 // check reads every row and reports the invalid and the repeated ones;
 // nothing is sent. The invalid rows go to the rejects file here.
 func (u *upload) check() error {
-	r, closer, err := u.in.open(u.m)
+	p, err := u.ex.pass()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = closer.Close() }()
-	if err := u.header(r); err != nil {
-		return err
+	defer p.close()
+	if h, comma, ok := p.header(); ok {
+		if err := u.rejects.header(h, comma); err != nil {
+			return err
+		}
 	}
 	u.progress.start("checking", 0)
 	defer u.progress.done()
 	shown, last := 0, 0
 	for {
-		rec, err := r.Next()
+		r, err := p.next()
 		if errors.Is(err, io.EOF) {
 			if u.interrupted.Load() {
 				return errCheckInterrupted // nothing sent yet: stop here
@@ -40,27 +40,29 @@ func (u *upload) check() error {
 		if u.interrupted.Load() {
 			return errCheckInterrupted
 		}
-		last = rec.row
-		if rec.row < u.flags.fromRow {
+		last = r.row
+		if r.row < u.flags.fromRow {
 			continue
 		}
 		u.tally.read++
 		u.progress.add(1)
-		s, problems := u.sale(rec)
+		if r.filled {
+			u.filled++
+		}
 		switch {
-		case len(problems) > 0:
-			u.tally.add(invalid, rec.row)
-			reason := strings.Join(problems, "; ")
-			u.rejects.add(rec, reason)
-			u.note(&shown, "%s: row %d: %s\n", u.in.name, rec.row, reason)
-		case u.repeats.see(rec.row, s) > 0:
-			first := u.repeats.repeated(rec.row)
-			u.tally.addNote(repeated, rec.row, fmt.Sprintf(" (repeats %d)", first))
+		case len(r.problems) > 0:
+			u.tally.add(invalid, r.row)
+			reason := strings.Join(r.problems, "; ")
+			u.rejects.add(r.record, reason)
+			u.note(&shown, "%s: row %d: %s\n", u.ex.name(), r.row, reason)
+		case u.repeats.see(r.row, r.sale) > 0:
+			first := u.repeats.repeated(r.row)
+			u.tally.addNote(repeated, r.row, fmt.Sprintf(" (repeats %d)", first))
 			if u.flags.quiet {
 				break // the summary names them
 			}
 			u.note(&shown, "%s: row %d repeats row %d (same cell, campaign and soldAt date): Dripcel keeps only the first\n",
-				u.in.name, rec.row, first)
+				u.ex.name(), r.row, first)
 		}
 	}
 }
@@ -72,7 +74,7 @@ func (u *upload) note(shown *int, format string, args ...any) {
 	case *shown < shownRows:
 		u.std.err.printf(format, args...)
 	case *shown == shownRows:
-		u.std.err.printf("%s: more rows not shown (the summary counts them; --rejects FILE gets the invalid ones)\n", u.in.name)
+		u.std.err.printf("%s: more rows not shown (the summary counts them; --rejects FILE gets the invalid ones)\n", u.ex.name())
 	}
 	*shown++
 }
@@ -81,24 +83,7 @@ func (u *upload) note(shown *int, format string, args ...any) {
 // nothing would otherwise end as a success.
 func (u *upload) checkFromRow(last int) error {
 	if u.flags.fromRow > 1 && u.tally.read == 0 {
-		return usageError("--from-row %d is past the last row of %s (row %d)", u.flags.fromRow, u.in.name, last)
+		return usageError("--from-row %d is past the last row of %s (row %d)", u.flags.fromRow, u.ex.name(), last)
 	}
 	return nil
-}
-
-// header gives the rejects file the input's header.
-func (u *upload) header(r rowReader) error {
-	if h, ok := r.(headerOf); ok {
-		return u.rejects.header(h.headerRow())
-	}
-	return nil
-}
-
-// sale converts a row, with the problems found while reading it first.
-func (u *upload) sale(rec *record) (dripcel.Sale, []string) {
-	s, problems := u.m.sale(&rec.vals)
-	if rec.problem != "" {
-		problems = append([]string{rec.problem}, problems...)
-	}
-	return s, problems
 }

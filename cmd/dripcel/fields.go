@@ -45,11 +45,10 @@ type mapping struct {
 	// region is --region: the region local cells are read in.
 	region string
 	// dates and amounts read soldAt and saleValue; fill stands for a blank
-	// soldAt, and filled counts the rows it stood in for.
+	// soldAt.
 	dates   *dates
 	amounts amounts
 	fill    time.Time
-	filled  int
 	// serialDates reads numbers in soldAt as spreadsheet serial dates.
 	serialDates bool
 }
@@ -119,9 +118,9 @@ func (m *mapping) describe(f field) string {
 	return f.String()
 }
 
-// sale builds the sale of one row, or says everything wrong with it.
-func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
-	var problems []string
+// sale builds the sale of one row, or says everything wrong with it;
+// filled says the run's time stood in for a blank soldAt.
+func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []string, filled bool) {
 	get := func(f field) string {
 		v := vals[f]
 		if v.badType != "" {
@@ -138,7 +137,7 @@ func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
 		}
 		return s
 	}
-	s := dripcel.Sale{
+	s = dripcel.Sale{
 		CampaignID: get(fCampaign),
 		SendID:     get(fSendID),
 		ClickID:    get(fClickID),
@@ -163,8 +162,7 @@ func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
 	} else {
 		// Dripcel would read a blank as its own "now", which moves: a
 		// resume after midnight would record the rows in flight again.
-		s.SoldAt = m.fill
-		m.filled++
+		s.SoldAt, filled = m.fill, true
 	}
 	if raw := get(fValue); raw != "" {
 		v, err := m.amounts.parse(raw)
@@ -173,7 +171,7 @@ func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
 		}
 		s.SaleValue = v
 	}
-	return s, problems
+	return s, problems, filled
 }
 
 // soldAt reads a soldAt cell; a number from a spreadsheet is a serial date.

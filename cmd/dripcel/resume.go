@@ -25,8 +25,9 @@ func (u *upload) printStop() {
 // same sales on the same date, which Dripcel then records once.
 func (u *upload) resumeFlags(from int) string {
 	flags := fmt.Sprintf("--from-row %d", from)
-	if u.m.filled > 0 || u.flags.soldAt != "" {
-		flags += fmt.Sprintf(" --sold-at %q", formatSoldAt(u.m.fill))
+	if u.filled > 0 || u.flags.soldAt != "" {
+		at, _ := u.ex.fill()
+		flags += fmt.Sprintf(" --sold-at %q", formatSoldAt(at))
 	}
 	return flags
 }

@@ -13,19 +13,16 @@ import (
 // Invalid and repeated rows were counted (and the invalid ones written to
 // the rejects file) by check, and are passed over.
 func (u *upload) send(ctx context.Context) error {
-	r, closer, err := u.in.open(u.m)
+	p, err := u.ex.pass()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = closer.Close() }()
+	defer p.close()
 	toSend := u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
 	u.progress.start("uploading", toSend)
 	u.progress.eta(u.timeLeft(toSend))
 	defer u.progress.done()
 	u.tally.read = 0
-	// The summary counts the blank soldAt cells of every row checked, not
-	// only of those read again before a stop.
-	defer func(checked int) { u.m.filled = checked }(u.m.filled)
 	u.lastRow = max(u.flags.fromRow-1, 0)
 	batch := make([]*record, 0, u.flags.batch)
 	sales := make([]dripcel.Sale, 0, u.flags.batch)
@@ -36,7 +33,7 @@ func (u *upload) send(ctx context.Context) error {
 		}
 		batch, sales = batch[:0], sales[:0]
 		for len(batch) < cap(batch) {
-			rec, err := r.Next()
+			r, err := p.next()
 			if errors.Is(err, io.EOF) {
 				eof = true
 				break
@@ -51,16 +48,15 @@ func (u *upload) send(ctx context.Context) error {
 				}
 				return err
 			}
-			if rec.row < u.flags.fromRow {
+			if r.row < u.flags.fromRow {
 				continue
 			}
 			u.tally.read++
-			u.lastRow = rec.row
-			s, problems := u.sale(rec)
-			if len(problems) > 0 || u.repeats.repeated(rec.row) > 0 {
+			u.lastRow = r.row
+			if len(r.problems) > 0 || u.repeats.repeated(r.row) > 0 {
 				continue
 			}
-			batch, sales = append(batch, rec), append(sales, s)
+			batch, sales = append(batch, r.record), append(sales, r.sale)
 		}
 		if u.interrupted.Load() {
 			u.stopped = !eof

@@ -183,13 +183,14 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 type upload struct {
 	std      streams
 	flags    *uploadFlags
-	m        *mapping
-	in       *input
+	ex       *export
 	client   *dripcel.Client
 	rejects  *rejects
 	progress progress
 	tally    tally
 	repeats  *repeats
+	// filled counts the rows whose blank soldAt the run's time stood for.
+	filled int
 	// lastRow is the last row read; stopped says reading ended early.
 	// resume is the first row that failed or was not sent (0: none).
 	lastRow     int
@@ -225,7 +226,7 @@ func newUploadRun(std streams, f *uploadFlags, now time.Time) (*upload, error) {
 	case f.maxInvalid < -1:
 		return nil, usageError("--max-invalid %d is below 0", f.maxInvalid)
 	}
-	return &upload{std: std, flags: f, m: m, progress: newProgress(std.err, f.quiet),
+	return &upload{std: std, flags: f, ex: &export{m: m}, progress: newProgress(std.err, f.quiet),
 		stop: make(chan struct{}), repeats: newRepeats()}, nil
 }
 
@@ -251,12 +252,12 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 			return err
 		}
 	}
-	if u.in, err = openInput(file, std.in, forced, u.stop); err != nil {
+	if u.ex.in, err = openInput(file, std.in, forced, u.stop); err != nil {
 		return err
 	}
-	u.in.sheet = f.sheet
-	defer u.in.close()
-	if u.rejects, err = createRejects(f.rejects, u.in, f.fromRow); err != nil {
+	u.ex.in.sheet = f.sheet
+	defer u.ex.in.close()
+	if u.rejects, err = createRejects(f.rejects, u.ex.in, f.fromRow); err != nil {
 		return err
 	}
 	if err := u.check(); err != nil {
@@ -276,7 +277,7 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	if cerr := u.rejects.close(); cerr != nil && err == nil {
 		err = &exitError{code: exitUsage, err: cerr}
 	}
-	u.tally.print(std.out, summary{name: u.in.name, dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote()})
+	u.tally.print(std.out, summary{name: u.ex.name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote()})
 	u.printStop()
 	if err != nil {
 		return err
@@ -284,7 +285,7 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	switch {
 	case stopInvalid:
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s; nothing was sent%s",
-			u.in.name, plural(invalidRows, "invalid row"), u.invalidHint(invalidRows))}
+			u.ex.name(), plural(invalidRows, "invalid row"), u.invalidHint(invalidRows))}
 	case u.interrupted.Load():
 		return &exitError{code: exitInterrupt, err: errors.New("interrupted")}
 	case u.tally.actionable() > 0:
@@ -312,9 +313,10 @@ func (u *upload) invalidHint(n int) string {
 
 // fillNote says what time blank soldAt cells stood for, if any did.
 func (u *upload) fillNote() string {
-	if u.m.filled == 0 {
+	if u.filled == 0 {
 		return ""
 	}
+	at, zone := u.ex.fill()
 	return fmt.Sprintf("blank soldAt in %s read as %s %s, the time of this run (--sold-at sets it)",
-		plural(u.m.filled, "row"), formatSoldAt(u.m.fill), u.m.dates.describeZone(u.m.fill))
+		plural(u.filled, "row"), formatSoldAt(at), zone)
 }

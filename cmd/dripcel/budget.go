@@ -23,6 +23,19 @@ func (f *uploadFlags) rateOptions() ([]dripcel.Option, error) {
 	return []dripcel.Option{dripcel.WithRateLimit(f.rate, time.Minute)}, nil
 }
 
+// readAhead is how many rows send hands the library at once when
+// --batch-size sets no count: the library cuts them into requests by size,
+// a few hundred realistic sales each.
+const readAhead = 2000
+
+// chunk is how many rows send reads before handing them over.
+func (f *uploadFlags) chunk() int {
+	if f.batch > 0 {
+		return f.batch
+	}
+	return readAhead
+}
+
 // budgetRate is the requests a minute the time left is reckoned at.
 func (f *uploadFlags) budgetRate() int {
 	if f.rate > 0 {
@@ -40,6 +53,9 @@ func (u *upload) timeLeft(left int) time.Duration {
 		return 0
 	}
 	perRequest := float64(u.flags.batch)
+	if perRequest == 0 {
+		perRequest = 100_000 / 151 // a full body of realistic 151-byte sales
+	}
 	if u.batches > 0 && u.tally.sent > 0 {
 		perRequest = float64(u.tally.sent) / float64(u.batches)
 	}

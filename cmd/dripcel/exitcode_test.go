@@ -62,7 +62,7 @@ func TestExitCodes(t *testing.T) {
 			{args: []string{"upload"}},
 			{args: []string{"upload", path, path}},
 			{args: []string{"upload", "--no-such-flag", path}},
-			{args: []string{"upload", "--batch-size", "0", path}},
+			{args: []string{"upload", "--batch-size", "-1", path}},
 			{args: []string{"upload", "--from-row", "-1", path}, want: "--from-row -1 is below 0"},
 			{args: []string{"upload", "--format", "xml", path}},
 			{args: []string{"upload", "--base-url", "ftp://example.invalid", path}},

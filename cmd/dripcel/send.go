@@ -24,8 +24,8 @@ func (u *upload) send(ctx context.Context) error {
 	defer u.progress.done()
 	u.tally.read = 0
 	u.lastRow = max(u.flags.fromRow-1, 0)
-	batch := make([]*record, 0, u.flags.batch)
-	sales := make([]dripcel.Sale, 0, u.flags.batch)
+	batch := make([]*record, 0, u.flags.chunk())
+	sales := make([]dripcel.Sale, 0, u.flags.chunk())
 	for eof := false; !eof; {
 		if u.interrupted.Load() {
 			u.stopped = true

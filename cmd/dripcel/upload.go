@@ -156,7 +156,7 @@ the earlier run's rows before N and gains this run's.
 	fl.StringVar(&f.rejects, "rejects", "", "write every row needing action, with its row number and reason, to this file (a resume appends)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check and convert every row, send nothing (needs no key)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no progress (the summary is still printed)")
-	fl.IntVar(&f.batch, "batch-size", dripcel.DefaultBatchSize, "rows per request")
+	fl.IntVar(&f.batch, "batch-size", dripcel.DefaultBatchSize, "rows per request at most (0: as many as fit in one request)")
 	fl.IntVar(&f.fromRow, "from-row", 0, "skip the rows before this row number (to go on after a stop)")
 	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
 	fl.StringVar(&f.soldAt, "sold-at", "", `the time blank soldAt cells stand for, e.g. "2026-11-30 14:02:11" (default: when this run started)`)
@@ -219,8 +219,8 @@ func newUploadRun(std streams, f *uploadFlags, now time.Time) (*upload, error) {
 	}
 	m.amounts.decimalComma = f.decimalComma
 	switch {
-	case f.batch < 1:
-		return nil, usageError("--batch-size %d is below 1", f.batch)
+	case f.batch < 0:
+		return nil, usageError("--batch-size %d is negative", f.batch)
 	case f.fromRow < 0:
 		return nil, usageError("--from-row %d is below 0", f.fromRow)
 	case f.maxInvalid < -1:
@@ -248,7 +248,11 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 		if err != nil {
 			return err
 		}
-		if u.client, err = f.client.newClient(append(rate, dripcel.WithBatchSize(f.batch))...); err != nil {
+		opts := rate
+		if f.batch > 0 {
+			opts = append(opts, dripcel.WithBatchSize(f.batch))
+		}
+		if u.client, err = f.client.newClient(opts...); err != nil {
 			return err
 		}
 	}

@@ -54,7 +54,7 @@ func (u *upload) timeLeft(left int) time.Duration {
 	}
 	perRequest := float64(u.flags.batch)
 	if perRequest == 0 {
-		perRequest = 100_000 / 151 // a full body of realistic 151-byte sales
+		perRequest = dripcel.DefaultMaxBatchBytes / 151 // a full body of realistic 151-byte sales
 	}
 	if u.batches > 0 && u.tally.sent > 0 {
 		perRequest = float64(u.tally.sent) / float64(u.batches)

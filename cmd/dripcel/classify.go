@@ -4,136 +4,88 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/dripcel-go/dripcel"
 )
 
 // Reasons given in the rejects file.
 const (
-	reasonDuplicate        = "already in Dripcel: it has a sale with this cell, campaign and soldAt date"
-	reasonInterruptedPause = "not sent: interrupted while pausing for Dripcel's rate limit"
+	reasonInterruptedPause = "not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again"
 )
 
-// upload sends one batch and classes each of its rows. It returns an error
-// when the upload must stop: the key was refused, or the network or
-// Dripcel failed after retries.
-//
-// Dripcel does not document whether a batch holding one duplicate (or one
-// unknown campaign) is refused whole or in part, so a batch it refuses is
-// sent again one row at a time and each row is classed by its own answer.
-// If Dripcel stored part of the refused batch, those rows come back as
-// duplicates: they are in Dripcel either way.
+// upload sends one batch and classes each row by the library's own outcome
+// for its sale: recorded, already in Dripcel, refused (and why) or not
+// delivered (and why). The library sends a batch Dripcel refuses again in
+// smaller requests until each sale has Dripcel's answer about it alone, so
+// the command needs no resending of its own. It returns an error when the
+// upload must stop: a sale was not delivered for a cause that outlasts the
+// batch (the key refused, the network or Dripcel failing after retries).
 func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sale) error {
-	outcomes := make([]outcome, len(batch))
-	reasons := make([]string, len(batch))
-	unsent := make([]bool, len(batch))
 	var stop error
-	stopBatch := -1
-	results := u.sendPatiently(ctx, sales)
-	size := make(map[int]int) // rows in each request
-	for _, r := range results {
-		size[r.batch]++
-	}
-	for i, r := range results {
+	for i, r := range u.sendPatiently(ctx, sales) {
+		rec := batch[i]
+		if r.sent {
+			u.tally.sent++
+		}
+		o, reason := classOf(r.outcome(), sales[i])
 		switch {
-		case r.err == nil:
-			outcomes[i] = recorded
-		case stop != nil && r.batch == stopBatch:
-			// The rest of the request that stopped the upload.
-			outcomes[i], reasons[i] = notDelivered, failure(r.err)
-		case !r.sent || stop != nil:
-			outcomes[i], reasons[i], unsent[i] = notDelivered, "not sent: "+cause(r.err, stop), true
-		case isRefusal(r.err) && size[r.batch] == 1:
-			// Sent alone already: the answer is the row's own.
-			outcomes[i], reasons[i], stop = classOf(r.err, sales[i])
-		case isRefusal(r.err):
-			outcomes[i], reasons[i], stop = u.classify(ctx, sales[i])
-			unsent[i] = reasons[i] == reasonInterruptedPause
-		case errors.Is(r.err, dripcel.ErrRateLimited) && u.interrupted.Load():
-			outcomes[i], reasons[i], unsent[i] = notDelivered, reasonInterruptedPause, true
-		default:
-			outcomes[i], reasons[i] = notDelivered, failure(r.err)
-			stop, stopBatch = r.err, r.batch
-		}
-	}
-	sent := 0
-	for i, rec := range batch {
-		if !unsent[i] {
-			sent++
-		}
-		if outcomes[i] == recorded {
+		case o == recorded:
 			u.tally.add(recorded, rec.row)
 			continue
+		case o != notDelivered:
+		case u.interrupted.Load() && errors.Is(r.err, dripcel.ErrRateLimited):
+			reason = reasonInterruptedPause
+		case u.interrupted.Load() && errors.Is(r.err, context.Canceled):
+		case stop == nil:
+			stop = r.err
 		}
-		u.reject(rec, outcomes[i], reasons[i])
+		u.reject(rec, o, reason)
 	}
-	u.tally.sent += sent
-	u.progress.add(sent)
+	u.progress.add(len(batch))
 	return stop
 }
 
-// failure is the reason given for a row whose request failed.
+// outcome is the library's outcome for the row's sale: a sale outside every
+// failed run was recorded, and an error that was not an *UploadError (the
+// call failed whole) left it undelivered.
+func (r rowResult) outcome() dripcel.Outcome {
+	switch {
+	case r.err == nil:
+		return dripcel.Outcome{Fate: dripcel.Recorded}
+	case r.fate == 0:
+		return dripcel.Outcome{Fate: dripcel.NotDelivered, Err: r.err}
+	}
+	return dripcel.Outcome{Fate: r.fate, Err: r.err}
+}
+
+// classOf turns a sale's outcome into the row's, with the reason the
+// rejects file gives.
+func classOf(out dripcel.Outcome, s dripcel.Sale) (outcome, string) {
+	switch out.Fate {
+	case dripcel.Recorded:
+		return recorded, ""
+	case dripcel.AlreadyRecorded:
+		return already, "already in Dripcel: it has a sale with this cell, campaign and soldAt date"
+	case dripcel.Refused:
+		if errors.Is(out.Err, dripcel.ErrCampaignNotFound) {
+			return notFound, "campaign not found: " + quote(s.CampaignID)
+		}
+		var apiErr *dripcel.APIError
+		if errors.As(out.Err, &apiErr) {
+			return refused, fmt.Sprintf("refused by Dripcel: %d %s", apiErr.StatusCode, apiErr.Message)
+		}
+		return refused, "refused by Dripcel: " + plain(out.Err)
+	}
+	return notDelivered, failure(out.Err)
+}
+
+// failure is the reason given for a row Dripcel gave no verdict on.
 func failure(err error) string {
-	if errors.Is(err, context.Canceled) {
-		return "not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it"
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)"
+	case err == nil:
+		return "not delivered"
 	}
 	return "not delivered: " + plain(err)
-}
-
-// classify sends one sale on its own and classes the answer. A rate limit
-// that outlasted a pause cut short by Ctrl-C leaves the row not sent, as
-// it does for a whole batch, rather than stopping the upload as a failure.
-func (u *upload) classify(ctx context.Context, s dripcel.Sale) (outcome, string, error) {
-	err := u.sendPatiently(ctx, []dripcel.Sale{s})[0].err
-	if errors.Is(err, dripcel.ErrRateLimited) && u.interrupted.Load() {
-		return notDelivered, reasonInterruptedPause, nil
-	}
-	return classOf(err, s)
-}
-
-// classOf classes the answer to a request that held s alone.
-func classOf(err error, s dripcel.Sale) (outcome, string, error) {
-	switch {
-	case err == nil:
-		return recorded, "", nil
-	case errors.Is(err, dripcel.ErrDuplicateSale):
-		return already, reasonDuplicate, nil
-	case errors.Is(err, dripcel.ErrCampaignNotFound):
-		return notFound, "campaign not found: " + quote(s.CampaignID), nil
-	case isRefusal(err):
-		var apiErr *dripcel.APIError
-		errors.As(err, &apiErr)
-		return refused, fmt.Sprintf("refused by Dripcel: %d %s", apiErr.StatusCode, apiErr.Message), nil
-	}
-	return notDelivered, failure(err), err
-}
-
-// isRefusal reports whether Dripcel refused the sales themselves (any 4xx
-// but an auth failure or a rate limit), so that sending them again one at a
-// time tells which were at fault.
-func isRefusal(err error) bool {
-	var apiErr *dripcel.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	switch code := apiErr.StatusCode; {
-	case code == http.StatusUnauthorized, code == http.StatusForbidden, code == http.StatusTooManyRequests:
-		return false
-	case code >= 200 && code < 300:
-		return true // {"ok": false} on a 2xx
-	default:
-		return code >= 400 && code < 500
-	}
-}
-
-// cause says why a row was not sent.
-func cause(batchErr, stop error) string {
-	if stop != nil {
-		return "the upload stopped: " + plain(stop)
-	}
-	if errors.Is(batchErr, context.Canceled) {
-		return "interrupted"
-	}
-	return plain(batchErr)
 }

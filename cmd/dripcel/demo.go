@@ -66,7 +66,7 @@ func runDemo(ctx context.Context, std streams, quiet bool) error {
 		return &exitError{code: exitUsage, err: err}
 	}
 
-	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: dripcel.DefaultBatchSize,
+	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: 0,
 		zone: defaultZone, maxInvalid: -1}
 	flags.client = clientFlags{baseURL: srv.URL, key: srv.Key, retries: 0}
 

@@ -187,7 +187,7 @@ func TestUploadSecondInterruptAbandonsBatch(t *testing.T) {
 		t.Errorf("summary %q", got)
 	}
 	wantContains(t, "rejects", readFile(t, rejects),
-		"c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it\n")
+		"c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)\n")
 }
 
 func TestUploadInterruptEndsRateLimitPause(t *testing.T) {
@@ -205,7 +205,7 @@ func TestUploadInterruptEndsRateLimitPause(t *testing.T) {
 	if got := summaryLine(t, r.stdout, "not delivered"); got != "not delivered 10 rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11" {
 		t.Errorf("summary %q", got)
 	}
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not sent: interrupted while pausing for Dripcel's rate limit\n")
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again\n")
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
 	}
@@ -283,7 +283,7 @@ func TestUploadInterruptEndsRateLimitPauseWhileClassifying(t *testing.T) {
 	run.interrupt(t)
 	r := run.wait()
 	r.wantCode(t, 130)
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not sent: interrupted while pausing for Dripcel's rate limit\n")
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again\n")
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales, want none", n)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/dripcel-go/dripcel"
@@ -93,21 +92,22 @@ func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
 		}
 	}
 	err = client.Postback(ctx, s)
-	switch {
-	case err == nil:
+	if errors.Is(err, dripcel.ErrInvalidSale) {
+		return &exitError{code: exitUsage, err: errors.New(plain(err))}
+	}
+	switch dripcel.FateOf(err) {
+	case dripcel.Recorded:
 		std.out.printf("recorded: campaign %s, cell %s\n", s.CampaignID, s.Cell)
 		return nil
-	case errors.Is(err, dripcel.ErrDuplicateSale):
+	case dripcel.AlreadyRecorded:
 		std.out.printf("already in Dripcel: campaign %s, cell %s (it has a sale with this cell, campaign and soldAt date)\n", s.CampaignID, s.Cell)
 		return nil
-	case errors.Is(err, dripcel.ErrCampaignNotFound):
-		return &exitError{code: exitRejected, err: fmt.Errorf("campaign not found: %s", quote(s.CampaignID))}
-	case errors.Is(err, dripcel.ErrInvalidSale):
-		return &exitError{code: exitUsage, err: errors.New(plain(err))}
-	case isRefusal(err):
-		return &exitError{code: exitRejected, err: fmt.Errorf("refused by Dripcel: %s", plain(err))}
+	case dripcel.Refused:
+		if _, reason := classOf(dripcel.Outcome{Fate: dripcel.Refused, Err: err}, s); reason != "" {
+			return &exitError{code: exitRejected, err: errors.New(reason)}
+		}
 	}
-	return &exitError{code: exitTransport, err: fmt.Errorf("not delivered: %s", plain(err))}
+	return &exitError{code: exitTransport, err: errors.New(failure(err))}
 }
 
 // postbackExitCodes is postback's own exit-code table.

@@ -156,7 +156,7 @@ the earlier run's rows before N and gains this run's.
 	fl.StringVar(&f.rejects, "rejects", "", "write every row needing action, with its row number and reason, to this file (a resume appends)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check and convert every row, send nothing (needs no key)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no progress (the summary is still printed)")
-	fl.IntVar(&f.batch, "batch-size", dripcel.DefaultBatchSize, "rows per request at most (0: as many as fit in one request)")
+	fl.IntVar(&f.batch, "batch-size", 0, "rows per request at most (0: as many as fit in one request, as the library does)")
 	fl.IntVar(&f.fromRow, "from-row", 0, "skip the rows before this row number (to go on after a stop)")
 	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
 	fl.StringVar(&f.soldAt, "sold-at", "", `the time blank soldAt cells stand for, e.g. "2026-11-30 14:02:11" (default: when this run started)`)

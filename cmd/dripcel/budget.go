@@ -25,8 +25,9 @@ func (f *uploadFlags) rateOptions() ([]dripcel.Option, error) {
 
 // readAhead is how many rows send hands the library at once when
 // --batch-size sets no count: the library cuts them into requests by size,
-// a few hundred realistic sales each.
-const readAhead = 2000
+// a few hundred realistic sales each, so that only the last request of
+// each read-ahead goes out part full.
+const readAhead = 10_000
 
 // chunk is how many rows send reads before handing them over.
 func (f *uploadFlags) chunk() int {

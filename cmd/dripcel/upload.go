@@ -92,16 +92,24 @@ the cell, campaign and soldAt date of an earlier row are one sale to
 Dripcel, which keeps the first: they are named and not sent. The file is
 read as a stream, so files of millions of rows upload in bounded memory.
 
-Rows are sent --batch-size at a time. The summary counts the rows recorded
-by this run, those Dripcel already had, those it refused (and why) and
-those not delivered (and why), with the first row numbers of each.
+Each request is filled with as many rows as fit in a body Dripcel takes
+(--batch-size sets a count limit too): Dripcel's budget is about 50
+requests a minute, so full requests are the fast way. When Dripcel refuses
+a request for a row in it, the library sends its rows again in smaller
+requests until each has Dripcel's answer about it alone. The summary counts
+the rows recorded by this run, those Dripcel already had, those it refused
+(and why) and those not delivered (and why), with the first row numbers of
+each. (When Dripcel stores part of a request it refuses, the rows it stored
+then are counted as already in Dripcel: its answers cannot tell them apart.)
 --rejects FILE gets every row that needs your action, in the input's format
 (CSV for a workbook) with "row" and "reason" columns added, ready to fix
 and send again; rows already in Dripcel are not among them.
 
-When Dripcel's rate limit (about 50 requests a minute) still refuses a
-request after the retries, upload pauses and sends it again, for up to
---rate-limit-wait in all.
+--rate N spaces requests to at most N a minute; the progress shows the
+time left reckoned from that budget (from Dripcel's 50 a minute without
+--rate). When Dripcel's rate limit still refuses a request after the
+retries, upload pauses and sends it again, for up to --rate-limit-wait in
+all.
 
 Row numbers are line numbers in CSV and JSON-lines files (the CSV header is
 row 1), row numbers in a sheet, and positions in a JSON array (the first

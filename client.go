@@ -67,6 +67,7 @@ type Client struct {
 	limiter     *rate.Limiter
 	bodies      transport.BodyPool
 	bodyCap     *bodyCap
+	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
 	policy      retry.Policy
 	baseString  string // base.String()

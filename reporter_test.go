@@ -335,7 +335,8 @@ func TestReporterDuplicateCountedNotResent(t *testing.T) {
 }
 
 func TestReporterRejectedOnce(t *testing.T) {
-	srv := reporterServer(t)
+	// Stores nothing from the refused batch, as this test expects.
+	srv := reporterServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
 	var rj rejections
 	r := newReporter(t, reporterClient(t, srv), dripcel.WithMaxBatch(3),
 		dripcel.WithFlushInterval(time.Hour), dripcel.WithOnRejected(rj.record))

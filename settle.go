@@ -28,6 +28,17 @@ import (
 // requests where asking about each sale alone costs n: its sales are then
 // sent one by one.
 
+// splitStrategy is how a refused group is asked about. Clients use
+// halveThenOneByOne; the others exist so that the benchmark measuring the
+// cost of each (BenchmarkSettleRefusedBatch) runs the real client.
+type splitStrategy int
+
+const (
+	halveThenOneByOne splitStrategy = iota
+	halveOnly
+	oneByOne
+)
+
 // settle sends batch b and settles each of its sales, then releases b.
 func (u *uploader) settle(b *batch) {
 	defer b.body.Release()
@@ -49,11 +60,11 @@ func (u *uploader) resolve(b *batch, ps []int, err error) {
 		return
 	}
 	if tooLarge(err) && len(ps) > 1 {
-		// The client's body cap has learnt from the answer; the halves
-		// are sent as they are, and halved again if still too large.
-		l, r := halves(ps)
-		u.resolve(b, l, u.post(b, l))
-		u.resolve(b, r, u.post(b, r))
+		// The client's body cap has learnt from the answer: the sales
+		// go again in requests cut to it, cut again if still too large.
+		for _, part := range b.cut(ps, u.c.bodyCap.limit()) {
+			u.resolve(b, part, u.post(b, part))
+		}
 		return
 	}
 	if stopsUpload(err) {
@@ -64,12 +75,16 @@ func (u *uploader) resolve(b *batch, ps []int, err error) {
 
 // split settles ps, a refused group of more than one sale.
 func (u *uploader) split(b *batch, ps []int) {
+	if u.c.split == oneByOne {
+		u.oneByOne(b, ps)
+		return
+	}
 	l, r := halves(ps)
 	errL := u.post(b, l)
 	errR := u.post(b, r)
 	_, refusedL := refusedContent(errL)
 	_, refusedR := refusedContent(errR)
-	if !refusedL || !refusedR {
+	if !refusedL || !refusedR || u.c.split == halveOnly {
 		u.resolve(b, l, errL)
 		u.resolve(b, r, errR)
 		return
@@ -82,10 +97,15 @@ func (u *uploader) split(b *batch, ps []int) {
 			u.resolve(b, g.ps, g.err)
 			continue
 		}
-		for k := range g.ps {
-			one := g.ps[k : k+1]
-			u.resolve(b, one, u.post(b, one))
-		}
+		u.oneByOne(b, g.ps)
+	}
+}
+
+// oneByOne settles each sale of ps with a request of its own.
+func (u *uploader) oneByOne(b *batch, ps []int) {
+	for k := range ps {
+		one := ps[k : k+1]
+		u.resolve(b, one, u.post(b, one))
 	}
 }
 
@@ -110,6 +130,26 @@ func all(n int) []int {
 		ps[i] = i
 	}
 	return ps
+}
+
+// cut splits ps into runs whose request bodies fit in limit bytes, and
+// into halves when that would leave ps whole.
+func (b *batch) cut(ps []int, limit int) [][]int {
+	var parts [][]int
+	start, size := 0, 1 // "["
+	for k, p := range ps {
+		n := b.spans[p][1] - b.spans[p][0] + 1 // the sale and "," or "]"
+		if k > start && size+n > limit {
+			parts = append(parts, ps[start:k])
+			start, size = k, 1
+		}
+		size += n
+	}
+	if start == 0 {
+		l, r := halves(ps)
+		return [][]int{l, r}
+	}
+	return append(parts, ps[start:])
 }
 
 // halves cuts ps in two, the first half no larger than the second.

@@ -193,7 +193,9 @@ func TestUploadSalesSeqCancelledMidStream(t *testing.T) {
 }
 
 func TestUploadSalesSeqAggregatesBatchErrors(t *testing.T) {
-	srv := streamServer(t)
+	// A server that refuses the whole batch holding an unknown campaign,
+	// the one behaviour this test's per-batch expectations hold for.
+	srv := streamServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
 	c := streamClient(t, srv, dripcel.WithBatchSize(2))
 	src := &countingSeq{n: 7, sale: func(i int) (dripcel.Sale, error) {
 		s := streamSale(i)

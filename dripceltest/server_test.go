@@ -102,35 +102,6 @@ func TestRejectsLikeDripcel(t *testing.T) {
 	}
 }
 
-// The batch modes are the server's, so they are checked with a request of
-// the test's own: the client would send a refused batch again in parts.
-func TestBatchModes(t *testing.T) {
-	day := time.Date(2025, 5, 5, 0, 0, 0, 0, time.UTC)
-	existing := dripcel.Sale{CampaignID: "za", Cell: "0631231234", SoldAt: day}
-	body := `[{"campaign_id":"za","cell":"0631231234","soldAt":"2025-05-05"},{"campaign_id":"za","cell":"0821234567","soldAt":"2025-05-05"}]`
-	for mode, want := range map[dripceltest.BatchMode]int{dripceltest.BatchPartial: 2, dripceltest.BatchAtomic: 1} {
-		srv := start(t, dripceltest.WithBatchMode(mode))
-		c := newClient(t, srv)
-		if err := c.Postback(context.Background(), existing); err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sales", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+dripceltest.DefaultKey)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusConflict {
-			t.Errorf("mode %v: status %d, want 409", mode, resp.StatusCode)
-		}
-		if n := len(srv.Sales()); n != want {
-			t.Errorf("mode %v: %d sales stored, want %d", mode, n, want)
-		}
-	}
-}
-
 func TestMalformedRequests(t *testing.T) {
 	srv := start(t)
 	post := func(body string) int {

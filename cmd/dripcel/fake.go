@@ -31,6 +31,8 @@ type fakeFlags struct {
 	after, fail, failStatus, drop int
 	delay                         time.Duration
 	ratePerMinute                 float64
+	fixedWindow                   int
+	proxyPage                     bool
 }
 
 func newFakeCmd(std streams) *cobra.Command {
@@ -46,9 +48,9 @@ the key to use, and logs each request with the sales it recorded.
 It answers as Dripcel's documented API does: 200 {"ok":true}, 404 for an
 unknown campaign, 409 for a sale with the cell, campaign and soldAt date of
 one it has. What Dripcel does not document is set by flags: how a batch
-holding a duplicate is treated (--batch-mode), the rate limit (--rate-limit),
-and faults for the requests after the first --after ones (--fail, --drop,
---delay).
+holding a duplicate is treated (--batch-mode), the rate limit (--rate-limit
+or --fixed-window), and faults for the requests after the first --after
+ones (--fail, --proxy-page, --drop, --delay).
 
 Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
 		Example: `  dripcel fake
@@ -69,14 +71,16 @@ Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
 	fl.StringSliceVar(&f.campaigns, "campaign", []string{"639978184d735c88ed8bbd68", "demo-campaign"}, "the campaigns the fake knows")
 	fl.StringVar(&f.country, "country", "ZA", "the campaigns' country, in which local cells are read")
 	fl.Float64Var(&f.defaultValue, "default-value", 150, "the campaigns' default sale value")
-	fl.StringVar(&f.batchMode, "batch-mode", "partial", "a batch holding a duplicate: partial (store the others, answer 409) or atomic (store none)")
+	fl.StringVar(&f.batchMode, "batch-mode", "partial", "a batch holding a duplicate or an unknown campaign: partial (store the others), atomic (store none) or prefix (store those before it)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every sale recorded, not only the count of each request")
 	fl.IntVar(&f.after, "after", 0, "answer this many requests normally before the faults begin")
 	fl.IntVar(&f.fail, "fail", 0, "answer this many requests with --fail-status")
 	fl.IntVar(&f.failStatus, "fail-status", http.StatusServiceUnavailable, "the status --fail answers with")
+	fl.BoolVar(&f.proxyPage, "proxy-page", false, "--fail answers with a proxy's HTML page, not Dripcel's JSON (a front or a wrong path)")
 	fl.IntVar(&f.drop, "drop", 0, "close the connection of this many requests without an answer")
 	fl.DurationVar(&f.delay, "delay", 0, "hold every request this long before answering (when no --fail or --drop is given)")
-	fl.Float64Var(&f.ratePerMinute, "rate-limit", 0, "answer 429 beyond this many requests a minute (Dripcel allows about 50; 0: no limit)")
+	fl.Float64Var(&f.ratePerMinute, "rate-limit", 0, "answer 429 with Retry-After beyond this many requests a minute, as a token bucket (0: no limit)")
+	fl.IntVar(&f.fixedWindow, "fixed-window", 0, "answer 429 without Retry-After beyond this many requests in each clock minute, as Dripcel's documented ~50 may be (0: no limit)")
 	return cmd
 }
 
@@ -126,8 +130,10 @@ func (f *fakeFlags) options() ([]dripceltest.Option, error) {
 		mode = dripceltest.BatchPartial
 	case "atomic":
 		mode = dripceltest.BatchAtomic
+	case "prefix":
+		mode = dripceltest.BatchPrefix
 	default:
-		return nil, usageError("--batch-mode %s: want partial or atomic", quote(f.batchMode))
+		return nil, usageError("--batch-mode %s: want partial, atomic or prefix", quote(f.batchMode))
 	}
 	region, err := checkRegion(f.country)
 	if err != nil {
@@ -140,8 +146,8 @@ func (f *fakeFlags) options() ([]dripceltest.Option, error) {
 	if strings.TrimSpace(f.key) == "" {
 		return nil, usageError("--key is empty")
 	}
-	if f.after < 0 || f.fail < 0 || f.drop < 0 || f.delay < 0 || f.ratePerMinute < 0 {
-		return nil, usageError("--after, --fail, --drop, --delay and --rate-limit cannot be negative")
+	if f.after < 0 || f.fail < 0 || f.drop < 0 || f.delay < 0 || f.ratePerMinute < 0 || f.fixedWindow < 0 {
+		return nil, usageError("--after, --fail, --drop, --delay, --rate-limit and --fixed-window cannot be negative")
 	}
 	if f.fail > 0 && (f.failStatus < 400 || f.failStatus > 599) {
 		return nil, usageError("--fail-status %d: want an error status, 400 to 599", f.failStatus)
@@ -153,6 +159,9 @@ func (f *fakeFlags) options() ([]dripceltest.Option, error) {
 	opts := []dripceltest.Option{dripceltest.WithKey(f.key), dripceltest.WithCampaigns(cs...), dripceltest.WithBatchMode(mode)}
 	if f.ratePerMinute > 0 {
 		opts = append(opts, dripceltest.WithRateLimit(f.ratePerMinute, 1))
+	}
+	if f.fixedWindow > 0 {
+		opts = append(opts, dripceltest.WithFixedWindow(f.fixedWindow, time.Minute))
 	}
 	return opts, nil
 }
@@ -167,7 +176,11 @@ func (f *fakeFlags) faults(fake *dripceltest.Server) {
 	}
 	fake.Pass(f.after)
 	fake.Drop(f.drop)
-	fake.Fail(f.fail, f.failStatus)
+	if f.proxyPage {
+		fake.Respond(f.fail, f.failStatus, "text/html", dripceltest.ProxyPage(f.failStatus))
+	} else {
+		fake.Fail(f.fail, f.failStatus)
+	}
 }
 
 // fakeLog logs each request with the sales it recorded. Requests are served

@@ -17,7 +17,7 @@ import (
 // the sales recorded, and ends with exit code 0 and a count.
 func TestFake(t *testing.T) {
 	cmd := invocation{args: []string{"fake", "--addr", "127.0.0.1:0", "--campaign", "c1", "--verbose",
-		"--batch-mode", "atomic", "--after", "1", "--fail", "1", "--fail-status", "502"}}.cmd()
+		"--batch-mode", "prefix", "--after", "1", "--fail", "1", "--fail-status", "502", "--proxy-page"}}.cmd()
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -265,6 +265,7 @@ func TestUploadDuplicates(t *testing.T) {
 		{name: "atomic batches", mode: dripceltest.BatchAtomic},
 		{name: "one row a request", mode: dripceltest.BatchPartial, args: []string{"--batch-size", "1"}},
 		{name: "partial batches", mode: dripceltest.BatchPartial, stored: true},
+		{name: "prefix batches", mode: dripceltest.BatchPrefix, stored: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,5 +42,8 @@ func plain(err error) string {
 		return fmt.Sprintf("Dripcel refused the key (%d %s): check that %s holds a current key with the sale.create permission",
 			apiErr.StatusCode, http.StatusText(apiErr.StatusCode), envKey)
 	}
+	if errors.Is(err, dripcel.ErrNotFromDripcel) {
+		msg += fmt.Sprintf("; something other than Dripcel answered (a proxy, or a wrong address: check %s or --base-url); sending again is safe", envBaseURL)
+	}
 	return msg
 }

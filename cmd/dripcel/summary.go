@@ -97,6 +97,10 @@ func (t *tally) print(w *printer, s summary) {
 		w.println("repeated rows have the cell, campaign and soldAt date of an earlier row (named in brackets): " +
 			"Dripcel keeps one sale a day per cell and campaign, so they are not sent")
 	}
+	if t.count[already] > 0 {
+		w.println("rows already in Dripcel need nothing; where Dripcel stored part of a request it refused, " +
+			"the rows it stored then are counted there too (its answers cannot tell them apart)")
+	}
 	if s.fill != "" {
 		w.println(s.fill)
 	}

@@ -86,14 +86,14 @@ func (a amounts) hint(s string) error {
 var currencies = []string{"R", "$", "€", "£", "¥", "₦", "KSh", "US$"}
 
 func stripCurrency(s string) string {
-	for _, cut := range []func(string, string) (string, bool){strings.CutPrefix, strings.CutSuffix} {
+	for _, trim := range []func(string, string) (string, bool){strings.CutPrefix, strings.CutSuffix} {
 		if len(s) > 3 && isCode(s[:3]) {
 			s = strings.TrimSpace(s[3:])
 		} else if len(s) > 3 && isCode(s[len(s)-3:]) {
 			s = strings.TrimSpace(s[:len(s)-3])
 		}
 		for _, c := range currencies {
-			if rest, ok := cut(s, c); ok {
+			if rest, ok := trim(s, c); ok {
 				s = strings.TrimSpace(rest)
 				break
 			}

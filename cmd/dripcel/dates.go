@@ -47,14 +47,14 @@ func newDates(zone, layout string) (*dates, error) {
 	default:
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
-			return nil, usageError("--time-zone %s is not a known zone (use a name such as %s, UTC or Local)", cut(zone), defaultZone)
+			return nil, usageError("--time-zone %s is not a known zone (use a name such as %s, UTC or Local)", quote(zone), defaultZone)
 		}
 		d.zone = loc
 	}
 	if layout = strings.TrimSpace(layout); layout != "" {
 		d.layout = goLayout(layout)
 		if d.layout == layout && !strings.ContainsAny(layout, "0126") {
-			return nil, usageError("--date-format %s names no day, month or year (write the date 2 January 2006 as your file does, e.g. 02/01/2006, or DD/MM/YYYY)", cut(layout))
+			return nil, usageError("--date-format %s names no day, month or year (write the date 2 January 2006 as your file does, e.g. 02/01/2006, or DD/MM/YYYY)", quote(layout))
 		}
 	}
 	return d, nil

@@ -30,9 +30,6 @@ func quote(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// cut is quote for values a message names outside quotes (flags).
-func cut(s string) string { return quote(s) }
-
 // plain words an error from the library for a person: one "dripcel:"
 // prefix (added by run), and a hint where the cause is the key.
 func plain(err error) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -83,19 +82,4 @@ func looksUTF16(head []byte) bool {
 		}
 	}
 	return len(head) >= 8 && zeros*10 >= len(head)/2*9
-}
-
-// describeKind names what was read, for messages: "gzip-compressed UTF-16".
-func (k kind) String() string {
-	var parts []string
-	if k.gzip {
-		parts = append(parts, "gzip")
-	}
-	if k.utf16 != "" {
-		parts = append(parts, fmt.Sprintf("UTF-16 (%s)", strings.ToUpper(k.utf16)))
-	}
-	if k.sheet {
-		parts = append(parts, "Excel workbook")
-	}
-	return strings.Join(parts, ", ")
 }

@@ -22,10 +22,11 @@ var errNotNumber = errors.New("is not a number")
 // thousands group is refused rather than misread: "1,5" is 1.5 to some and
 // 15 to others.
 func (a amounts) parse(s string) (*float64, error) {
-	num := stripCurrency(strings.TrimSpace(s))
-	neg := false
-	if strings.HasPrefix(num, "-") {
-		neg, num = true, strings.TrimSpace(num[1:])
+	// A minus may stand before the currency or after it: -R20, R-20.
+	num, neg := strings.CutPrefix(strings.TrimSpace(s), "-")
+	num = stripCurrency(strings.TrimSpace(num))
+	if rest, ok := strings.CutPrefix(num, "-"); ok && !neg {
+		num, neg = strings.TrimSpace(rest), true
 	}
 	num = strings.Map(func(r rune) rune {
 		if r == ' ' || r == '\u00a0' || r == '\u202f' || r == '\'' {

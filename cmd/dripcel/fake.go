@@ -59,7 +59,7 @@ Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
   dripcel upload --region ZA --campaign 639978184d735c88ed8bbd68 --rejects rejects.csv export.csv
 
   # Dripcel's rate limit, and an outage after 3 requests:
-  dripcel fake --rate-limit 50 --after 3 --fail 5 --fail-status 503`,
+  dripcel fake --fixed-window 50 --after 3 --fail 5 --fail-status 503`,
 		Args: exactArgs(0, "fake takes flags only"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runFake(cmd.Context(), std, &f)

@@ -28,7 +28,7 @@ import (
 // half a minute on a 2-core machine.
 const (
 	chaosProcs      = 4
-	chaosPerProc    = 1500 // orders each process places; every 10th rolls back
+	chaosPerProc    = 5000 // orders each process places; every 10th rolls back
 	chaosKills      = 5
 	chaosBatch      = 20 // sales per request, so the budget binds
 	chaosPerMinute  = 6000

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -949,5 +950,54 @@ func TestReporterRefTravelsWithTheSale(t *testing.T) {
 				t.Errorf("stored %v", stored)
 			}
 		})
+	}
+}
+
+// refRecorder keeps every request's body and query.
+type refRecorder struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (b *refRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	b.mu.Lock()
+	b.seen = append(b.seen, req.URL.RawQuery+" "+string(body))
+	b.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestReporterNeverSendsRef checks that the caller's reference stays on
+// this side: no request to Dripcel carries it.
+func TestReporterNeverSendsRef(t *testing.T) {
+	srv := reporterServer(t)
+	rec := &refRecorder{}
+	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: rec}))
+	r := newReporter(t, c, dripcel.WithSpool(filepath.Join(t.TempDir(), "s")))
+	s := testSale(1)
+	s.Ref = "order-ref-5f2c"
+	report(t, r, s)
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Postback(context.Background(), s); !errors.Is(err, dripcel.ErrDuplicateSale) {
+		t.Fatalf("Postback = %v, want ErrDuplicateSale", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.seen) != 2 {
+		t.Fatalf("%d requests, want 2", len(rec.seen))
+	}
+	for _, seen := range rec.seen {
+		if strings.Contains(seen, "order-ref") {
+			t.Errorf("a request carried the Ref: %s", seen)
+		}
 	}
 }

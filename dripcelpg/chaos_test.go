@@ -63,7 +63,7 @@ func TestChaosFleet(t *testing.T) {
 	fleet := &chaosFleet{t: t, env: []string{
 		chaosChildEnv + "=1", "CHAOS_URL=" + srv.URL, "CHAOS_KEY=" + srv.Key, "CHAOS_SCHEMA=" + schema,
 		"DRIPCEL_TEST_DATABASE_URL=" + databaseURL(),
-	}, procs: map[int]*exec.Cmd{}}
+	}, procs: map[int]*exec.Cmd{}, ended: map[*exec.Cmd]chan struct{}{}}
 	t.Cleanup(fleet.killAll)
 	start := time.Now()
 	for p := 1; p <= chaosProcs; p++ {
@@ -145,6 +145,10 @@ func TestChaosFleet(t *testing.T) {
 		}
 	}
 	longest := slices.Max(append(takeovers, 0))
+	// The ceiling is the budget times the batch; the fleet places orders
+	// more slowly than that, so delivery keeps up with them.
+	t.Logf("chaos: budget %d requests/min × %d sales = ceiling %d sales/min; recorded %.0f sales/min over the run",
+		chaosPerMinute, chaosBatch, chaosPerMinute*chaosBatch, float64(len(srv.Sales()))/time.Since(start).Minutes())
 	t.Logf("chaos: %d processes × %d orders (%d rolled back), %d committed, %d recorded, %d kills; "+
 		"takeovers %v, longest %s; %d requests answered (%d sales sent, %d resent), %d refused by the budget; %s in all",
 		chaosProcs, chaosPerProc, chaosProcs*chaosPerProc/10, len(committed), len(srv.Sales()), len(takeovers),
@@ -192,6 +196,7 @@ type chaosFleet struct {
 
 	mu    sync.Mutex
 	procs map[int]*exec.Cmd
+	ended map[*exec.Cmd]chan struct{} // closed once Wait returns
 	waits sync.WaitGroup
 }
 
@@ -204,10 +209,13 @@ func (f *chaosFleet) start(proc int) {
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)
 	}
+	ended := make(chan struct{})
 	f.mu.Lock()
 	f.procs[proc] = cmd
+	f.ended[cmd] = ended
 	f.mu.Unlock()
 	f.waits.Go(func() {
+		defer close(ended)
 		err := cmd.Wait()
 		if err != nil && !strings.Contains(err.Error(), "killed") {
 			f.t.Errorf("process %d (pid %d): %v\n%s", proc, cmd.Process.Pid, err, out.String())
@@ -219,17 +227,13 @@ func (f *chaosFleet) start(proc int) {
 func (f *chaosFleet) kill(proc, pid int) bool {
 	f.mu.Lock()
 	cmd := f.procs[proc]
+	ended := f.ended[cmd]
 	f.mu.Unlock()
 	if cmd == nil || cmd.Process.Pid != pid {
 		return false
 	}
 	_ = cmd.Process.Kill()
-	for cmd.ProcessState == nil {
-		if err := syscall.Kill(pid, 0); err != nil {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-ended
 	return true
 }
 

@@ -25,9 +25,11 @@
 // connection), another takes over once the lease has expired, within
 // LeaseTTL plus one renew interval (6 s with the defaults). No session
 // advisory lock is used, so the outbox works behind PgBouncer in
-// transaction mode; no transaction is held across a request to Dripcel.
+// transaction mode (give such a pool a query mode PgBouncer accepts, as
+// pgx documents, e.g. pgx.QueryExecModeExec); no transaction is held
+// across a request to Dripcel or a wait for the rate budget.
 //
-// Only this package of the module imports pgx.
+// Of the library's packages, only this one imports pgx.
 package dripcelpg
 
 import (

@@ -292,3 +292,30 @@ func TestMigrateWithoutSuperuser(t *testing.T) {
 		t.Errorf("stored %d, want 1", n)
 	}
 }
+
+// TestUnauthorizedInstanceStepsDown checks that an instance whose key
+// Dripcel refuses (401) gives the lease up instead of stopping the fleet:
+// its sales stay in the outbox, and an instance with a good key delivers.
+func TestUnauthorizedInstanceStepsDown(t *testing.T) {
+	pool, schema := testSchema(t)
+	srv := fakeDripcel(t)
+	good := client(t, srv.URL, srv.Key)
+	bad := client(t, srv.URL, "revoked-key")
+	enqueue(t, pool, newOutbox(t, pool, good, schema), sale(1), sale(2))
+
+	badOutbox := newOutbox(t, pool, bad, schema, dripcelpg.WithInstance("bad"))
+	rb := deliverer(t, bad, badOutbox)
+	if err := rb.Flush(within(t, 30*time.Second)); !errors.Is(err, dripcel.ErrUnauthorized) {
+		t.Fatalf("Flush with a revoked key = %v, want ErrUnauthorized", err)
+	}
+	if st := stats(t, badOutbox); st.Queued != 2 || st.Holder == "bad" {
+		t.Fatalf("after the 401: %+v; want 2 queued and the lease given up", st)
+	}
+	rg := deliverer(t, good, newOutbox(t, pool, good, schema, dripcelpg.WithInstance("good")))
+	if err := rg.Flush(within(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Sales()); n != 2 {
+		t.Errorf("stored %d, want 2", n)
+	}
+}

@@ -172,6 +172,12 @@ func (q *Queue) Keep(ctx context.Context, sales []dripcel.QueuedSale, cause erro
 	if cause != nil {
 		msg = cause.Error()
 	}
+	if errors.Is(cause, dripcel.ErrUnauthorized) {
+		// The Reporter stops sending on a 401 or 403; holding the lease
+		// would stop the whole fleet with it. Another instance, perhaps
+		// with a good key, takes over.
+		q.stepDown()
+	}
 	if _, err := q.o.pool.Exec(ctx, `UPDATE `+q.o.outbox+` SET claimed_term = NULL, claimed_at = NULL, last_error = $2
 		WHERE id = ANY($1)`, ids, msg); err != nil {
 		return fmt.Errorf("dripcelpg: keep: %w", err)
@@ -210,6 +216,12 @@ func (q *Queue) Holds(ctx context.Context, upTo uint64) (bool, error) {
 // Close stops asking for the lease and gives it up if held, so another
 // instance takes over at its next try. The pool stays open: it is yours.
 func (q *Queue) Close() error {
+	q.stepDown()
+	return nil
+}
+
+// stepDown stops asking for the lease, and gives it up if held.
+func (q *Queue) stepDown() {
 	q.mu.Lock()
 	stop := q.started && !q.closed
 	q.closed = true
@@ -217,5 +229,4 @@ func (q *Queue) Close() error {
 	if stop {
 		q.e.close()
 	}
-	return nil
 }

@@ -600,7 +600,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	for i := range batch {
 		sales[i] = batch[i].Sale
 	}
-	outs := r.send(r.sendCtx, sales)
+	outs := r.outcomes(r.sendCtx, sales)
 
 	var (
 		verdicts   []Verdict
@@ -695,6 +695,32 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	}
 	*failures = 0
 	return len(batch), 0
+}
+
+// outcomes sends sales and returns the outcome of each. A sale the client
+// will not send (invalid under its checks: a Queue shared by a fleet may
+// hold sales another instance's client let through) can never have
+// Dripcel's verdict; it is refused with its ValidationError rather than
+// left at the head of the queue for ever.
+func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
+	outs := make([]Outcome, len(sales))
+	var valid []Sale
+	var at []int
+	for i, s := range sales {
+		if err := r.client.Validate(s); err != nil {
+			outs[i] = Outcome{Fate: Refused, Err: err}
+			continue
+		}
+		valid = append(valid, s)
+		at = append(at, i)
+	}
+	if len(valid) == 0 {
+		return outs
+	}
+	for j, o := range r.send(ctx, valid) {
+		outs[at[j]] = o
+	}
+	return outs
 }
 
 // rejectSale hands a refused sale to OnRejected, and logs it.

@@ -112,7 +112,10 @@ func WithQueue(q Queue) ReporterOption {
 // for its content (unknown campaign, malformed sale, any other 4xx but 401,
 // 403, 408, 409 and 429, in Dripcel's own answer), with the refusal. The
 // sale carries its Ref, so the refusal can be traced to its order. Such
-// sales are not retried.
+// sales are not retried. f is also called, with a *ValidationError, for a
+// sale found in a shared Queue that this Reporter's client will not send
+// (another instance's client, with other checks, enqueued it): it could
+// never get Dripcel's verdict, and would block the sales behind it.
 // f runs on the Reporter's sending goroutine: it must return promptly and
 // must not call Flush or Close, nor Report, which may wait for room in the
 // queue that only this goroutine can make. After a crash, a sale whose

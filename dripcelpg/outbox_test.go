@@ -319,3 +319,33 @@ func TestUnauthorizedInstanceStepsDown(t *testing.T) {
 		t.Errorf("stored %d, want 2", n)
 	}
 }
+
+// TestInvalidSaleDoesNotBlockTheOutbox checks that a sale one instance
+// enqueued but the delivering instance's client will not send (its cell
+// region differs) is moved to the rejected table with the reason, instead
+// of blocking the sales behind it.
+func TestInvalidSaleDoesNotBlockTheOutbox(t *testing.T) {
+	pool, schema := testSchema(t)
+	srv := fakeDripcel(t)
+	lax := client(t, srv.URL, srv.Key)
+	strict := client(t, srv.URL, srv.Key, dripcel.WithCellRegion("ZA"))
+	odd := sale(1)
+	odd.Cell = "12345" // the lax client lets it through; the strict one will not send it
+	enqueue(t, pool, newOutbox(t, pool, lax, schema), odd, sale(2), sale(3))
+
+	o := newOutbox(t, pool, strict, schema)
+	r := deliverer(t, strict, o)
+	if err := r.Flush(within(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedCells(srv); len(got) != 2 || got[cell(2)] != 1 || got[cell(3)] != 1 {
+		t.Errorf("stored %v, want sales 2 and 3", got)
+	}
+	var ref, answer string
+	if err := pool.QueryRow(context.Background(), "SELECT ref, error FROM "+schema+".dripcel_outbox_rejected").Scan(&ref, &answer); err != nil {
+		t.Fatal(err)
+	}
+	if ref != "order-1" || !strings.Contains(answer, "not a valid ZA number") {
+		t.Errorf("rejected %q: %q", ref, answer)
+	}
+}

@@ -3,6 +3,7 @@ module github.com/dripcel-go/dripcel
 go 1.26
 
 require (
+	github.com/google/go-querystring v1.2.0
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/jarcoal/httpmock v1.4.2
 	github.com/nyaruka/phonenumbers v1.8.1

@@ -1,6 +1,7 @@
 package dripcel
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,9 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 		return nil, errors.New("dripcel: NewReporter: WithSpool and WithQueue both given; choose one")
 	}
 	if cfg.maxBatch == 0 {
-		cfg.maxBatch = c.batchSize
+		// The client cuts requests by size; a batch of many requests'
+		// worth is sent in one upload.
+		cfg.maxBatch = cmp.Or(c.batchSize, defaultMaxBatch)
 	}
 	r := &Reporter{
 		client:  c,

@@ -726,6 +726,32 @@ func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
 	return outs
 }
 
+// send uploads sales and returns each one's outcome, as UploadSales
+// reports it: Dripcel's own verdict, or NotDelivered with the cause.
+func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
+	err := r.client.UploadSales(ctx, sales)
+	outs := make([]Outcome, len(sales))
+	var ue *UploadError
+	switch {
+	case err == nil:
+		for i := range outs {
+			outs[i] = Outcome{Fate: Recorded}
+		}
+	case errors.As(err, &ue):
+		for i, o := range ue.Outcomes() {
+			if i < len(outs) {
+				outs[i] = o
+			}
+		}
+	default:
+		// Not an upload's own error: nothing was sent, so no verdict.
+		for i := range outs {
+			outs[i] = Outcome{Fate: NotDelivered, Err: err}
+		}
+	}
+	return outs
+}
+
 // rejectSale hands a refused sale to OnRejected, and logs it.
 func (r *Reporter) rejectSale(s Sale, err error) {
 	attrs := []slog.Attr{slog.String("campaign_id", s.CampaignID), slog.String("error", err.Error())}

@@ -1013,7 +1013,6 @@ func TestReporterNeverSendsRef(t *testing.T) {
 // neither removes nor rejects a sale; the answers are counted in Stats,
 // with the last one, and logged at Info; the sales go once Dripcel answers.
 func TestReporterProxyPageKeepsSales(t *testing.T) {
-	t.Skip("needs the outcome API of main's outcomes commit")
 	for _, spooled := range []bool{false, true} {
 		t.Run(fmt.Sprint("spool=", spooled), func(t *testing.T) {
 			srv := reporterServer(t)

@@ -34,6 +34,7 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 		}
 		u.reject(rec, o, reason)
 	}
+	u.progress.eta(u.timeLeft(u.toSend - u.tally.sent))
 	u.progress.add(len(batch))
 	return stop
 }

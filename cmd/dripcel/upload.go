@@ -208,8 +208,10 @@ type upload struct {
 	interrupted atomic.Bool
 	// stop is closed by the first Ctrl-C, to end the copy of stdin.
 	stop chan struct{}
-	// requests counts the requests made, for the time left.
+	// requests counts the requests made and toSend the rows to send, for
+	// the time left.
 	requests requestCounter
+	toSend   int
 }
 
 // newUploadRun checks the flags that need no file.

@@ -157,7 +157,8 @@ func TestFaults(t *testing.T) {
 	srv := start(t)
 	// A fresh connection per request: net/http itself retries a GET whose
 	// reused connection drops, which would hide the Drop.
-	c := newClient(t, srv, dripcel.WithMaxRetries(0),
+	// No retries and no wait after a 429: each fault comes back as it is.
+	c := newClient(t, srv, dripcel.WithMaxRetries(0), dripcel.WithMaxRateLimitWaits(0),
 		dripcel.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
 	ctx := context.Background()
 	s := func(i int) dripcel.Sale {
@@ -169,8 +170,9 @@ func TestFaults(t *testing.T) {
 	if err := c.Postback(ctx, s(1)); !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
 		t.Errorf("Fail: %v", err)
 	}
-	srv.RateLimit(1, "7")
-	if err := c.Postback(ctx, s(1)); !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != 7*time.Second {
+	// The client holds its next request back for the Retry-After: keep it short.
+	srv.RateLimit(1, "1")
+	if err := c.Postback(ctx, s(1)); !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.RetryAfter != time.Second {
 		t.Errorf("RateLimit: %v", err)
 	}
 	srv.FailWithBody(1, 503, "<h1>maintenance</h1>")

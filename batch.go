@@ -3,6 +3,7 @@ package dripcel
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -15,8 +16,10 @@ import (
 
 // The batch loop shared by UploadSales and UploadSalesSeq. It takes sales
 // one at a time, appends each one's JSON to the body being built and sends
-// the body when the batch is full, so an upload holds one batch
-// (WithConcurrency(n): n+1) however many sales it reports.
+// the body when it is full (by bytes; by count only under WithBatchSize), so
+// an upload holds one batch (WithConcurrency(n): n+1) however many sales it
+// reports. A batch Dripcel refuses is settled sale by sale from the JSON
+// kept in its body (see settle.go).
 //
 // Bodies come from the client's pool and go back to it only when the
 // transport has closed every reader of them (see transport.Body): net/http
@@ -28,6 +31,15 @@ import (
 // either way.
 const smallBody = 4 << 10
 
+// batch is one upload request's sales: their JSON, one after another in
+// body, and where each starts and ends, so that any part of the batch can be
+// sent again without encoding anything twice.
+type batch struct {
+	body  *transport.Body // "[" then the sales' JSON separated by ","
+	idx   []int           // the upload index of each sale, in body order
+	spans [][2]int        // each sale's JSON: body.Buf[start:end]
+}
+
 // uploader is one upload in progress: UploadSales and UploadSalesSeq feed
 // it sales with add, in order, and end it with finish.
 type uploader struct {
@@ -36,19 +48,18 @@ type uploader struct {
 	cells []string // converted cells of the first sales, if validated already
 
 	// The batch being built, and where reading has got to.
-	body     *transport.Body // nil between batches
-	first    int             // index of the batch's first sale
-	count    int             // sales in the batch
-	read     int             // sales given to add
-	unsentAt int             // first sale not handed to a sender
-	cause    error           // why reading stopped early, if it did
+	b        *batch // nil between batches
+	read     int    // sales given to add
+	unsentAt int    // first sale not handed to a sender
+	cause    error  // why reading stopped early, if it did
 	fields   wire.Fields
+	repeats  repeats
 
 	// sem bounds the batches in flight; nil when they go one at a time.
 	sem chan struct{}
 	wg  sync.WaitGroup
 
-	// halted is set once a failed batch means the rest would fail too.
+	// halted is set once a failed request means the rest would fail too.
 	halted atomic.Bool
 	mu     sync.Mutex
 	failed []*BatchError
@@ -86,36 +97,43 @@ func (u *uploader) add(s *Sale, err error) bool {
 		u.cause = err
 		return false
 	}
+	// A sale Dripcel would take for one already in this upload is settled
+	// with it, without a request.
+	if u.repeats.seen(&u.fields, i) {
+		return true
+	}
 
-	if u.count == 0 {
-		u.body = c.bodies.Get()
-		u.body.Buf = append(u.body.Buf, '[')
-		u.first = i
+	if u.b == nil {
+		u.b = &batch{body: c.bodies.Get()}
+		u.b.body.Buf = append(u.b.body.Buf, '[')
 	}
-	mark := len(u.body.Buf)
-	if u.count > 0 {
-		u.body.Buf = append(u.body.Buf, ',')
+	b := u.b
+	mark := len(b.body.Buf)
+	if len(b.idx) > 0 {
+		b.body.Buf = append(b.body.Buf, ',')
 	}
-	u.body.Buf = wire.AppendJSON(u.body.Buf, &u.fields)
-	if u.count > 0 && len(u.body.Buf)+1 > MaxBatchBytes {
+	start := len(b.body.Buf)
+	b.body.Buf = wire.AppendJSON(b.body.Buf, &u.fields)
+	if len(b.idx) > 0 && len(b.body.Buf)+1 > c.bodyCap.limit() {
 		// This sale would push the body past the limit: send the batch
 		// without it, and start the next with it.
-		next := c.bodies.Get()
-		next.Buf = append(append(next.Buf, '['), u.body.Buf[mark+1:]...)
-		u.body.Buf = u.body.Buf[:mark]
-		sent := u.send(u.body, u.first, i-1)
-		u.body = next
+		next := &batch{body: c.bodies.Get()}
+		next.body.Buf = append(append(next.body.Buf, '['), b.body.Buf[start:]...)
+		b.body.Buf = b.body.Buf[:mark]
+		sent := u.send(b)
+		u.b = next
 		if !sent {
 			u.cause = u.stopCause()
 			return false
 		}
 		u.unsentAt = i
-		u.first, u.count = i, 0
+		b, start = next, 1
 	}
-	u.count++
-	if u.count == c.batchSize {
-		sent := u.send(u.body, u.first, i)
-		u.body, u.count = nil, 0
+	b.idx = append(b.idx, i)
+	b.spans = append(b.spans, [2]int{start, len(b.body.Buf)})
+	if len(b.idx) == c.batchSize {
+		sent := u.send(b)
+		u.b = nil
 		if !sent {
 			u.cause = u.stopCause()
 			return false
@@ -130,34 +148,38 @@ func (u *uploader) add(s *Sale, err error) bool {
 // sales never read are reported too, or -1 for a stream: then the sales
 // read.
 func (u *uploader) finish(total int) error {
-	if u.cause == nil && u.count > 0 {
-		sent := u.send(u.body, u.first, u.read-1)
-		u.body = nil
+	if u.cause == nil && u.b != nil {
+		sent := u.send(u.b)
+		u.b = nil
 		if sent {
 			u.unsentAt = u.read
 		} else {
 			u.cause = u.stopCause()
 		}
 	}
-	if u.body != nil {
-		u.body.Release()
-		u.body = nil
+	if u.b != nil {
+		u.b.body.Release()
+		u.b = nil
 	}
 	u.wg.Wait()
 
 	if total < 0 {
 		total = u.read
 	}
-	if u.cause != nil && u.unsentAt < total {
+	if u.cause == nil {
+		u.unsentAt = total
+	}
+	if u.unsentAt < total {
 		// The sales after the last batch sent were not sent: for a slice,
 		// all the rest; for a stream, those read (a bad sale or a failed
 		// read included, last).
-		u.failed = append(u.failed, &BatchError{First: u.unsentAt, Last: total - 1, Err: u.cause})
+		u.failed = append(u.failed, &BatchError{First: u.unsentAt, Last: total - 1, Fate: NotDelivered, Err: u.cause})
 	}
+	slices.SortFunc(u.failed, func(a, b *BatchError) int { return a.First - b.First })
+	u.failed = u.repeats.settle(u.failed, u.unsentAt)
 	if len(u.failed) == 0 {
 		return nil
 	}
-	slices.SortFunc(u.failed, func(a, b *BatchError) int { return a.First - b.First })
 	return &UploadError{Total: total, Batches: u.failed}
 }
 
@@ -170,59 +192,100 @@ func (u *uploader) stopCause() error {
 	return errStopped
 }
 
-// send closes the batch of sales first..last and hands it to a sender,
-// which then owns body. It reports false, and releases body, when the upload
-// is over: an earlier batch stopped it, or the context ended.
-func (u *uploader) send(body *transport.Body, first, last int) bool {
-	body.Buf = append(body.Buf, ']')
+// send closes batch b and hands it to a sender, which then owns it. It
+// reports false, and releases the body, when the upload is over: an earlier
+// batch stopped it, or the context ended.
+func (u *uploader) send(b *batch) bool {
+	b.body.Buf = append(b.body.Buf, ']')
 	if u.halted.Load() || u.ctx.Err() != nil {
-		body.Release()
+		b.body.Release()
 		return false
 	}
 	if u.sem == nil {
-		u.sendBatch(body, first, last)
+		u.settle(b)
 		return true
 	}
 	select {
 	case u.sem <- struct{}{}:
 	case <-u.ctx.Done():
-		body.Release()
+		b.body.Release()
 		return false
 	}
 	if u.halted.Load() {
 		<-u.sem
-		body.Release()
+		b.body.Release()
 		return false
 	}
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
 		defer func() { <-u.sem }()
-		u.sendBatch(body, first, last)
+		u.settle(b)
 	}()
 	return true
 }
 
-// sendBatch posts one batch, records its failure and releases its body.
-func (u *uploader) sendBatch(body *transport.Body, first, last int) {
+// post sends the sales of b at positions ps (all of them when ps is nil) as
+// one request and returns Dripcel's answer as an error (nil: recorded). It
+// feeds the answer to the client's body cap, which learns Dripcel's body
+// limit from it.
+func (u *uploader) post(b *batch, ps []int) error {
+	if u.halted.Load() || u.ctx.Err() != nil {
+		return u.stopCause()
+	}
+	body := b.body // b's owner keeps its reference until b is settled
+	if ps != nil {
+		body = u.c.bodies.Get()
+		body.Buf = append(body.Buf, '[')
+		for k, p := range ps {
+			if k > 0 {
+				body.Buf = append(body.Buf, ',')
+			}
+			body.Buf = append(body.Buf, b.body.Buf[b.spans[p][0]:b.spans[p][1]]...)
+		}
+		body.Buf = append(body.Buf, ']')
+		defer body.Release()
+	}
+	size := len(body.Buf)
 	r := request{method: http.MethodPost, path: "/sales", placement: transport.Header}
-	if len(body.Buf) < smallBody {
+	if size < smallBody {
 		r.body = bytes.Clone(body.Buf)
-		body.Release()
 	} else {
 		r.pooled = body
 	}
 	err := u.c.do(u.ctx, r)
-	if r.pooled != nil {
-		body.Release()
-	}
-	if err == nil {
-		return
-	}
-	if stopsUpload(err) {
-		u.halted.Store(true)
-	}
+	u.c.bodyCap.learn(size, err)
+	return err
+}
+
+// record gives the sales of b at positions ps the fate f, with err as cause.
+func (u *uploader) record(b *batch, ps []int, f Fate, err error) {
 	u.mu.Lock()
-	u.failed = append(u.failed, &BatchError{First: first, Last: last, Sent: true, Err: err})
-	u.mu.Unlock()
+	defer u.mu.Unlock()
+	for k := 0; k < len(ps); {
+		// Runs of consecutive indexes share one BatchError.
+		first := b.idx[ps[k]]
+		last := first
+		for k++; k < len(ps) && b.idx[ps[k]] == last+1; k++ {
+			last++
+		}
+		u.failed = append(u.failed, &BatchError{First: first, Last: last, Sent: true, Fate: f, Err: err})
+	}
+}
+
+// stopsUpload reports whether a failed request means later requests would
+// fail the same way: everything but Dripcel refusing the request's own
+// content, or its size.
+func stopsUpload(err error) bool {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return true // network failure after retries, or context ended
+	}
+	switch apiErr.verdict() {
+	case verdictRefused:
+		return false
+	case verdictForeign:
+		return true
+	}
+	return apiErr.StatusCode != http.StatusRequestEntityTooLarge
 }

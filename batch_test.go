@@ -3,6 +3,7 @@ package dripcel_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -50,12 +51,12 @@ func (rs *bodyRecorder) start(t *testing.T) *httptest.Server {
 }
 
 // Sales of about 1 KiB each: a batch of 200 would be 200 KiB, so the loop
-// must cut batches at MaxBatchBytes, keep every sale, in order, and never
+// must cut batches at DefaultMaxBatchBytes, keep every sale, in order, and never
 // send a body over the limit, whether sales come from a slice or a stream.
 func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 	sales := make([]dripcel.Sale, 500)
 	for i := range sales {
-		sales[i] = dripcel.Sale{CampaignID: "c1", Cell: "27631231234", ClickID: strconv.Itoa(i),
+		sales[i] = dripcel.Sale{CampaignID: "c1", Cell: "2763" + fmt.Sprintf("%07d", i), ClickID: strconv.Itoa(i),
 			SendID: strings.Repeat("x", 1000)}
 	}
 	for _, stream := range []bool{false, true} {
@@ -81,8 +82,8 @@ func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 		}
 		next := 0
 		for b, ids := range rs.batches {
-			if rs.sizes[b] > dripcel.MaxBatchBytes {
-				t.Errorf("stream=%v: body %d is %d bytes, over %d", stream, b, rs.sizes[b], dripcel.MaxBatchBytes)
+			if rs.sizes[b] > dripcel.DefaultMaxBatchBytes {
+				t.Errorf("stream=%v: body %d is %d bytes, over %d", stream, b, rs.sizes[b], dripcel.DefaultMaxBatchBytes)
 			}
 			if len(ids) < 2 {
 				t.Errorf("stream=%v: body %d holds %d sales; batches are cut too early", stream, b, len(ids))
@@ -100,7 +101,7 @@ func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 	}
 }
 
-// A single sale larger than MaxBatchBytes still goes, alone.
+// A single sale larger than DefaultMaxBatchBytes still goes, alone.
 func TestOversizedSaleIsSentAlone(t *testing.T) {
 	rs := &bodyRecorder{}
 	srv := rs.start(t)
@@ -109,9 +110,9 @@ func TestOversizedSaleIsSentAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	sales := []dripcel.Sale{
-		{CampaignID: "c1", Cell: "27631231234", ClickID: "0"},
-		{CampaignID: "c1", Cell: "27631231234", ClickID: "1", SendID: strings.Repeat("x", dripcel.MaxBatchBytes)},
-		{CampaignID: "c1", Cell: "27631231234", ClickID: "2"},
+		{CampaignID: "c1", Cell: "27631231230", ClickID: "0"},
+		{CampaignID: "c1", Cell: "27631231231", ClickID: "1", SendID: strings.Repeat("x", dripcel.DefaultMaxBatchBytes)},
+		{CampaignID: "c1", Cell: "27631231232", ClickID: "2"},
 	}
 	if err := c.UploadSales(context.Background(), sales); err != nil {
 		t.Fatal(err)
@@ -138,7 +139,7 @@ func TestCellRegionConvertsEveryCell(t *testing.T) {
 	const n = 1<<14 + 50 // past the cache of converted cells
 	sales := make([]dripcel.Sale, n)
 	for i := range sales {
-		sales[i] = dripcel.Sale{CampaignID: "c1", Cell: "063 123 " + strconv.Itoa(1000+i%9000)}
+		sales[i] = dripcel.Sale{CampaignID: "c" + strconv.Itoa(i/9000), Cell: "063 123 " + strconv.Itoa(1000+i%9000)}
 	}
 	if err := c.UploadSales(context.Background(), sales); err != nil {
 		t.Fatal(err)

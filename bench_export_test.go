@@ -18,3 +18,13 @@ func AppendBatch(c *Client, dst []byte, sales []Sale) []byte {
 	}
 	return append(dst, ']')
 }
+
+// Split strategies, for BenchmarkSettleRefusedBatch.
+const (
+	SplitHalveThenOneByOne = int(halveThenOneByOne)
+	SplitHalveOnly         = int(halveOnly)
+	SplitOneByOne          = int(oneByOne)
+)
+
+// SetSplitStrategy makes c settle refused batches with strategy s.
+func SetSplitStrategy(c *Client, s int) { c.split = splitStrategy(s) }

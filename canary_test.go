@@ -168,7 +168,7 @@ func expectErr(t *testing.T, err error, ok bool) bool {
 // sentinels are every sentinel a call can match.
 var sentinels = []error{
 	dripcel.ErrCampaignNotFound, dripcel.ErrDuplicateSale, dripcel.ErrUnauthorized,
-	dripcel.ErrRateLimited, dripcel.ErrInvalidSale, dripcel.ErrInvalidCell,
+	dripcel.ErrRateLimited, dripcel.ErrInvalidSale, dripcel.ErrInvalidCell, dripcel.ErrNotFromDripcel,
 }
 
 // checkSentinel fails unless err matches want and no other sentinel; want

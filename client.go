@@ -67,9 +67,11 @@ type Client struct {
 	concurrency int
 	limiter     Limiter // nil: no pacing; see pace.go
 	hold        hold    // the pause after a 429
-	policy      retry.Policy
 	bodies      transport.BodyPool
+	bodyCap     *bodyCap
+	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
+	policy      retry.Policy
 	baseString  string // base.String()
 }
 
@@ -114,6 +116,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		concurrency: cfg.concurrency,
 		limiter:     cfg.limiter(),
 		policy:      newPolicy(cfg),
+		bodyCap:     newBodyCap(cfg.maxBatchBytes),
 	}
 	c.baseString = base.String()
 	c.headers.userAgent = []string{c.userAgent}
@@ -147,7 +150,6 @@ func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
 		if cfg.httpClient.Transport != nil {
 			rt = cfg.httpClient.Transport
 		}
-		hc.CheckRedirect = cfg.httpClient.CheckRedirect
 		hc.Jar = cfg.httpClient.Jar
 		// A zero Timeout is http.Client's "not set", as in the common
 		// &http.Client{Transport: tr}: it keeps the default bound rather
@@ -162,6 +164,7 @@ func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
 	// any other (Auth here) with a timer and two goroutines per request.
 	timeout := hc.Timeout
 	hc.Timeout = 0
+	hc.CheckRedirect = refuseRedirect
 	hc.Transport = &transport.Auth{Base: rt, Key: key, Scheme: base.Scheme, Host: base.Host, Timeout: timeout}
 	return hc
 }
@@ -219,6 +222,7 @@ type request struct {
 // hook fills it in. tally is what the retries spent (retrying.go).
 type attempts struct {
 	n     int
+	body  []byte // the last answer's body, read by checkRetry
 	tally retry.Tally
 }
 
@@ -294,9 +298,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	// A read error is not returned: the status line is Dripcel's answer,
-	// and a cut-off body is decoded as far as it goes.
-	raw := readReply(resp)
+	// A read error is not returned: a cut-off body is decoded as far as it
+	// goes, and is then not Dripcel's envelope.
+	raw := count.body
+	if raw == nil {
+		raw = readReply(resp)
+	}
 	if debug {
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "dripcel: response",
 			slog.String("method", r.method), slog.String("path", r.path),
@@ -305,8 +312,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 
 	reply := wire.Decode(raw)
-	success := resp.StatusCode >= 200 && resp.StatusCode < 300
-	if success && (!reply.Envelope || reply.OK) {
+	v := readVerdict(resp.StatusCode, reply)
+	if v == verdictRecorded {
 		return nil
 	}
 	u := *c.base
@@ -320,12 +327,17 @@ func (c *Client) do(ctx context.Context, r request) error {
 		return wire.Excerpt([]byte(s), maxBodyExcerpt)
 	}
 	apiErr := &APIError{
-		StatusCode: resp.StatusCode,
-		Message:    excerpt(reply.Message),
-		Code:       excerpt(reply.Code),
-		Method:     r.method,
-		URL:        transport.URL(&u),
-		Attempts:   count.n,
+		StatusCode:  resp.StatusCode,
+		Message:     excerpt(reply.Message),
+		Code:        excerpt(reply.Code),
+		Method:      r.method,
+		URL:         transport.URL(&u),
+		Attempts:    count.n,
+		FromDripcel: reply.Envelope && v != verdictForeign,
+	}
+	if v == verdictForeign {
+		apiErr.ContentType = excerpt(resp.Header.Get("Content-Type"))
+		apiErr.Location = location(resp, c.key, r.rawQuery)
 	}
 	if d, ok := c.policy.ResumeAfter(resp); ok {
 		apiErr.RetryAfter = d

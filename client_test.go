@@ -149,37 +149,40 @@ func TestTransportErrorsAreRetriedAndKeyFree(t *testing.T) {
 	}
 }
 
-func TestKeyIsNotSentToAnotherHostOnRedirect(t *testing.T) {
+// Dripcel's API does not redirect. A redirect is never followed: it would
+// take an upload's body, or a postback's key in its query, to another
+// address. It is an answer not from Dripcel, retried like a 5xx, and the
+// error names the Location without its query.
+func TestRedirectsAreNotFollowed(t *testing.T) {
 	other := newRecordingServer(t, ok200)
-	for _, target := range []string{other.URL} {
-		for _, cl := range calls {
-			t.Run(cl.name, func(t *testing.T) {
+	for _, cl := range calls {
+		for _, code := range []int{http.StatusFound, http.StatusTemporaryRedirect, http.StatusMovedPermanently} {
+			t.Run(fmt.Sprintf("%s/%d", cl.name, code), func(t *testing.T) {
 				first := newRecordingServer(t, func(w http.ResponseWriter) {
-					w.Header().Set("Location", target+"/elsewhere")
-					w.WriteHeader(http.StatusTemporaryRedirect)
+					w.Header().Set("Location", other.URL+"/login?next=/sales&token=secret")
+					w.WriteHeader(code)
 				})
-				c, _ := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(first.URL), testBudget)
-				_ = cl.do(context.Background(), c)
-				reqs := first.requests()
-				if len(reqs) != 1 {
-					t.Fatalf("first server saw %d requests", len(reqs))
+				c, _ := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(first.URL), fastRetries, dripcel.WithMaxRetries(1))
+				err := cl.do(context.Background(), c)
+				if !errors.Is(err, dripcel.ErrNotFromDripcel) || dripcel.FateOf(err) != dripcel.NotDelivered {
+					t.Fatalf("err = %v (fate %v), want ErrNotFromDripcel, not delivered", err, dripcel.FateOf(err))
 				}
-				if !strings.Contains(reqs[0].Header.Get("Authorization")+reqs[0].RawQuery, canaryKey) {
-					t.Error("the configured host did not get the key")
+				var apiErr *dripcel.APIError
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != code || apiErr.Location != other.URL+"/login" {
+					t.Errorf("APIError = %+v, want status %d and Location %s/login", apiErr, code, other.URL)
 				}
-				for _, r := range other.requests() {
-					if strings.Contains(r.RawQuery, canaryKey) || strings.Contains(r.Header.Get("Authorization"), canaryKey) {
-						t.Errorf("the key reached another host: %s ?%s %v", r.Path, r.RawQuery, r.Header)
-					}
-					if ref := r.Header.Get("Referer"); strings.Contains(ref, "cell=") {
-						t.Errorf("the customer's cell reached another host in Referer: %s", ref)
-					}
+				if strings.Contains(err.Error(), "token=secret") || strings.Contains(err.Error(), "next=") {
+					t.Errorf("the Location's query reached the error: %v", err)
 				}
+				if n := len(first.requests()); n != 2 {
+					t.Errorf("first server saw %d requests, want 2 (the redirect is retried once)", n)
+				}
+				assertNoKey(t, err, "")
 			})
 		}
 	}
-	if len(other.requests()) == 0 {
-		t.Fatal("the redirect was never followed, so the test proves nothing")
+	if n := len(other.requests()); n != 0 {
+		t.Fatalf("the redirect target got %d requests", n)
 	}
 }
 
@@ -226,7 +229,8 @@ func TestNewClientRejectsBadOptions(t *testing.T) {
 		{"base URL without scheme", canaryKey, dripcel.WithBaseURL("api.dripcel.com")},
 		{"base URL unparsable", canaryKey, dripcel.WithBaseURL("http://[::1")},
 		{"base URL with query", canaryKey, dripcel.WithBaseURL("http://example.com/?key=x")},
-		{"batch size 0", canaryKey, dripcel.WithBatchSize(0)},
+		{"negative batch size", canaryKey, dripcel.WithBatchSize(-1)},
+		{"batch bytes under 1 KiB", canaryKey, dripcel.WithMaxBatchBytes(1000)},
 		{"negative retries", canaryKey, dripcel.WithMaxRetries(-1)},
 		{"min wait above max", canaryKey, dripcel.WithRetryWait(2*time.Second, time.Second)},
 		{"negative wait", canaryKey, dripcel.WithRetryWait(-time.Second, time.Second)},

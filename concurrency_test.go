@@ -3,6 +3,7 @@ package dripcel_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -59,7 +60,7 @@ func TestConcurrentUploadKeepsErrorOrder(t *testing.T) {
 	}
 	sales := make([]dripcel.Sale, 12)
 	for i := range sales {
-		sales[i] = dripcel.Sale{CampaignID: "good", Cell: "27631231234"}
+		sales[i] = dripcel.Sale{CampaignID: "good", Cell: fmt.Sprintf("2763%07d", i)}
 	}
 	bad := []int{1, 4, 6, 11}
 	for _, i := range bad {
@@ -93,7 +94,7 @@ func TestConcurrentStreamKeepsErrorOrder(t *testing.T) {
 	}
 	seq := func(yield func(dripcel.Sale, error) bool) {
 		for i := range 10 {
-			s := dripcel.Sale{CampaignID: "good", Cell: "27631231234"}
+			s := dripcel.Sale{CampaignID: "good", Cell: fmt.Sprintf("2763%07d", i)}
 			if i == 0 || i == 5 || i == 9 {
 				s.CampaignID = "bad"
 			}
@@ -107,8 +108,19 @@ func TestConcurrentStreamKeepsErrorOrder(t *testing.T) {
 	if !errors.As(err, &upErr) {
 		t.Fatalf("err = %v, want *UploadError", err)
 	}
-	if want := []int{0, 1, 4, 5, 8, 9}; !slices.Equal(upErr.Failed(), want) {
+	// Each refused batch of two is sent again sale by sale: only the bad
+	// sales are refused, and their partners are recorded.
+	if want := []int{0, 5, 9}; !slices.Equal(upErr.Failed(), want) {
 		t.Errorf("Failed() = %v, want %v", upErr.Failed(), want)
+	}
+	for i, o := range upErr.Outcomes() {
+		want := dripcel.Recorded
+		if i == 0 || i == 5 || i == 9 {
+			want = dripcel.Refused
+		}
+		if o.Fate != want {
+			t.Errorf("sale %d: %v, want %v", i, o.Fate, want)
+		}
 	}
 	if upErr.Total != 10 {
 		t.Errorf("Total = %d, want 10", upErr.Total)

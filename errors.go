@@ -3,7 +3,9 @@ package dripcel
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +36,17 @@ var (
 	// also matches context.DeadlineExceeded.
 	ErrRateLimited = errors.New("dripcel: rate limited")
 
+	// ErrNotFromDripcel: the answer was not Dripcel's own. Dripcel always
+	// answers with its JSON envelope; this answer was a page from something
+	// in between (a proxy, a firewall, a wrong path in WithBaseURL): HTML or
+	// text, an empty body, 204, JSON without a boolean "ok", or a redirect
+	// (redirects are never followed). It says nothing about the sales sent,
+	// which are NotDelivered and safe to send again. Such answers are
+	// retried like a 5xx. The *APIError gives the status, the content type,
+	// an excerpt of the body and, for a redirect, the Location without its
+	// query.
+	ErrNotFromDripcel = errors.New("dripcel: answer not from Dripcel")
+
 	// ErrInvalidSale: a sale failed validation before anything was sent.
 	// The *ValidationError names the sale and the field.
 	ErrInvalidSale = errors.New("dripcel: invalid sale")
@@ -44,8 +57,9 @@ var (
 	ErrInvalidCell = errors.New("dripcel: invalid cell number")
 )
 
-// APIError is a response from Dripcel that was not a success: a non-2xx
-// status, or a 2xx whose body said {"ok": false}.
+// APIError is an answer that was not a success: a non-2xx status, a 2xx
+// whose body said {"ok": false}, or an answer that was not Dripcel's JSON
+// envelope at all (see ErrNotFromDripcel).
 type APIError struct {
 	// StatusCode is the HTTP status of the last attempt.
 	StatusCode int
@@ -63,6 +77,15 @@ type APIError struct {
 	Attempts int
 	// RetryAfter is the wait the server asked for with Retry-After, if any.
 	RetryAfter time.Duration
+	// FromDripcel reports whether the body was Dripcel's JSON envelope,
+	// consistent with the status. Only such an answer refuses a sale: a 404
+	// or 409 without it is a proxy's page and matches ErrNotFromDripcel,
+	// not ErrCampaignNotFound or ErrDuplicateSale.
+	FromDripcel bool
+	// ContentType and Location describe an answer that was not Dripcel's:
+	// its Content-Type header and, for a redirect, where it pointed (without
+	// query, fragment or user information).
+	ContentType, Location string
 }
 
 // Error renders the error without the API key or any query string.
@@ -75,6 +98,16 @@ func (e *APIError) Error() string {
 	b.WriteString(strconv.Itoa(e.StatusCode))
 	if e.Message != "" {
 		b.WriteString(" " + e.Message)
+	}
+	if e.verdict() == verdictForeign {
+		b.WriteString(" (not an answer from Dripcel")
+		if e.ContentType != "" {
+			b.WriteString("; " + e.ContentType)
+		}
+		if e.Location != "" {
+			b.WriteString("; redirect to " + e.Location)
+		}
+		b.WriteString(")")
 	}
 	if e.Code != "" {
 		b.WriteString(" (code " + e.Code + ")")
@@ -94,7 +127,13 @@ func (e *APIError) Error() string {
 // Is matches the sentinel for the status: 404 ErrCampaignNotFound, 409
 // ErrDuplicateSale, 401 and 403 ErrUnauthorized, 429 ErrRateLimited. A 2xx
 // with {"ok": false} matches by the message Dripcel uses for 404 and 409.
+// An answer that was not Dripcel's envelope where only the envelope could
+// refuse a sale (any 2xx, 3xx or 4xx but 401, 403, 408, 413 and 429)
+// matches ErrNotFromDripcel and nothing else.
 func (e *APIError) Is(target error) bool {
+	if e.verdict() == verdictForeign {
+		return target == ErrNotFromDripcel
+	}
 	switch e.StatusCode {
 	case http.StatusNotFound:
 		return target == ErrCampaignNotFound
@@ -144,24 +183,31 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalidSal
 // Unwrap returns the underlying cause, such as ErrInvalidCell.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
-// BatchError is one batch of an upload that was not accepted.
+// BatchError is a run of consecutive sales of an upload that share one
+// outcome other than Recorded: a batch not sent or not answered by Dripcel,
+// one sale Dripcel refused, or one it already had.
 type BatchError struct {
-	// First and Last are the indexes (inclusive) of the sales this batch
-	// held: in the slice given to UploadSales, or in the order
-	// UploadSalesSeq read them.
+	// First and Last are the indexes (inclusive) of the sales: in the slice
+	// given to UploadSales, or in the order UploadSalesSeq read them.
 	First, Last int
 	// Sent is false for sales never sent because the upload stopped early
 	// (an auth failure, retries exhausted, a cancelled context).
 	Sent bool
+	// Fate is what became of these sales: AlreadyRecorded, Refused or
+	// NotDelivered.
+	Fate Fate
 	// Err is why: an *APIError, a transport error or a context error.
 	Err error
 }
 
 // Error names the sales and the cause.
 func (e *BatchError) Error() string {
-	verb := "not accepted"
-	if !e.Sent {
+	verb := e.Fate.String()
+	if e.Fate == NotDelivered && !e.Sent {
 		verb = "not sent"
+	}
+	if e.First == e.Last {
+		return fmt.Sprintf("sale %d %s: %v", e.First, verb, e.Err)
 	}
 	return fmt.Sprintf("sales %d-%d %s: %v", e.First, e.Last, verb, e.Err)
 }
@@ -169,25 +215,46 @@ func (e *BatchError) Error() string {
 // Unwrap returns the cause, so errors.Is sees its sentinel.
 func (e *BatchError) Unwrap() error { return e.Err }
 
-// UploadError is returned by UploadSales and UploadSalesSeq when any batch
-// was not accepted. It says exactly which sales Dripcel did not take: every
-// sale not covered by one of Batches was accepted.
+// UploadError is returned by UploadSales and UploadSalesSeq when any sale
+// was not Recorded by the call. It gives every sale its own Outcome: read
+// them with Outcome, Outcomes and Count.
+//
+// A batch Dripcel refuses for its content is sent again in smaller requests
+// until each of its sales has Dripcel's own answer, so a sale is Refused or
+// AlreadyRecorded only on an answer about it alone, whichever way Dripcel
+// treats a batch holding a bad sale.
 type UploadError struct {
 	// Total is the number of sales given to UploadSales, or read by
 	// UploadSalesSeq.
 	Total int
-	// Batches are the batches not accepted, in order.
+	// Batches are the runs of sales not Recorded, in order and not
+	// overlapping: every sale outside them was Recorded.
 	Batches []*BatchError
 }
 
-// Error summarises the failed batches; the first few are spelled out.
+// Error counts the sales of each fate; the first few runs are spelled out.
 func (e *UploadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dripcel: %d of %d sales not accepted", e.NotAccepted(), e.Total)
+	fmt.Fprintf(&b, "dripcel: %d of %d sales not recorded by this upload", e.NotAccepted(), e.Total)
+	sep := " ("
+	for _, f := range []Fate{AlreadyRecorded, Refused, NotDelivered} {
+		if n := e.Count(f); n > 0 {
+			fmt.Fprintf(&b, "%s%d %s", sep, n, f)
+			sep = ", "
+		}
+	}
+	if sep != " (" {
+		b.WriteString(")")
+	}
 	const shown = 3
 	for i, be := range e.Batches {
 		if i == shown {
-			fmt.Fprintf(&b, "; and %d more batches", len(e.Batches)-shown)
+			fmt.Fprintf(&b, "; and %d more", len(e.Batches)-shown)
+			// Where an upload stopped matters most: name the sales it
+			// never sent.
+			if last := e.Batches[len(e.Batches)-1]; !last.Sent && last.Fate == NotDelivered {
+				b.WriteString(", the last: " + last.Error())
+			}
 			break
 		}
 		b.WriteString("; ")
@@ -206,7 +273,63 @@ func (e *UploadError) Unwrap() []error {
 	return errs
 }
 
-// NotAccepted is the number of sales in failed or unsent batches.
+// Outcome returns the outcome of sale i (0 <= i < Total).
+func (e *UploadError) Outcome(i int) Outcome {
+	k, found := slices.BinarySearchFunc(e.Batches, i, func(be *BatchError, i int) int {
+		switch {
+		case be.Last < i:
+			return -1
+		case be.First > i:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		return Outcome{Fate: Recorded}
+	}
+	return Outcome{Fate: e.Batches[k].Fate, Err: e.Batches[k].Err}
+}
+
+// Outcomes yields the outcome of every sale, by index from 0 to Total-1.
+func (e *UploadError) Outcomes() iter.Seq2[int, Outcome] {
+	return func(yield func(int, Outcome) bool) {
+		next := 0
+		for _, be := range e.Batches {
+			for ; next < be.First; next++ {
+				if !yield(next, Outcome{Fate: Recorded}) {
+					return
+				}
+			}
+			for ; next <= be.Last; next++ {
+				if !yield(next, Outcome{Fate: be.Fate, Err: be.Err}) {
+					return
+				}
+			}
+		}
+		for ; next < e.Total; next++ {
+			if !yield(next, Outcome{Fate: Recorded}) {
+				return
+			}
+		}
+	}
+}
+
+// Count returns how many sales have fate f.
+func (e *UploadError) Count(f Fate) int {
+	if f == Recorded {
+		return e.Total - e.NotAccepted()
+	}
+	n := 0
+	for _, be := range e.Batches {
+		if be.Fate == f {
+			n += be.Last - be.First + 1
+		}
+	}
+	return n
+}
+
+// NotAccepted is the number of sales not Recorded by the call: already
+// recorded, refused or not delivered.
 func (e *UploadError) NotAccepted() int {
 	n := 0
 	for _, be := range e.Batches {
@@ -215,7 +338,9 @@ func (e *UploadError) NotAccepted() int {
 	return n
 }
 
-// Failed returns, in order, the indexes of every sale that was not accepted.
+// Failed returns, in order, the indexes of every sale not Recorded by the
+// call. Those that are NotDelivered are the ones to send again; see
+// Outcomes.
 func (e *UploadError) Failed() []int {
 	idx := make([]int, 0, e.NotAccepted())
 	for _, be := range e.Batches {

@@ -33,9 +33,17 @@ func TestResponseMapping(t *testing.T) {
 	}{
 		{"200 ok", status(200, `{"ok":true}`), false, nil, 0, "", 1},
 		{"200 ok with data", status(200, `{"ok":true,"data":{"inserted":1}}`), false, nil, 0, "", 1},
-		{"200 empty body", status(200, ``), false, nil, 0, "", 1},
-		{"201 not JSON", status(201, `created`), false, nil, 0, "", 1},
-		{"204", status(204, ``), false, nil, 0, "", 1},
+		// Only Dripcel's envelope is a verdict: any other page is retried
+		// and then reported as not from Dripcel, never as a success or a
+		// refusal.
+		{"200 empty body", status(200, ``), true, dripcel.ErrNotFromDripcel, 200, "OK", 4},
+		{"201 not JSON", status(201, `created`), true, dripcel.ErrNotFromDripcel, 201, "Created", 4},
+		{"204", status(204, ``), true, dripcel.ErrNotFromDripcel, 204, "No Content", 4},
+		{"200 HTML", status(200, `<html>login</html>`), true, dripcel.ErrNotFromDripcel, 200, "OK", 4},
+		{"200 cut off", status(200, `{"ok":fa`), true, dripcel.ErrNotFromDripcel, 200, "OK", 4},
+		{"200 ok as a string", status(200, `{"ok":"false"}`), true, dripcel.ErrNotFromDripcel, 200, "OK", 4},
+		{"200 JSON without ok", status(200, `{"data":1}`), true, dripcel.ErrNotFromDripcel, 200, "OK", 4},
+		{"404 ok true", status(404, `{"ok":true}`), true, dripcel.ErrNotFromDripcel, 404, "Not Found", 4},
 		{"200 ok false", status(200, `{"ok":false,"error":"Something odd"}`), true, nil, 200, "Something odd", 1},
 		{"200 ok false duplicate", status(200, `{"ok":false,"error":"Duplicate sale"}`), true, dripcel.ErrDuplicateSale, 200, "Duplicate sale", 1},
 		{"404", status(404, `{"ok":false,"error":"Campaign not found"}`), true, dripcel.ErrCampaignNotFound, 404, "Campaign not found", 1},
@@ -43,9 +51,12 @@ func TestResponseMapping(t *testing.T) {
 		{"409 error object", status(409, `{"ok":false,"error":{"code":"DUPLICATE","message":"Duplicate sale"}}`), true, dripcel.ErrDuplicateSale, 409, "Duplicate sale", 1},
 		{"401 object numeric code", status(401, `{"ok":false,"error":{"code":401,"message":"Invalid key"}}`), true, dripcel.ErrUnauthorized, 401, "Invalid key", 1},
 		{"403 text", status(403, `Forbidden`), true, dripcel.ErrUnauthorized, 403, "Forbidden", 1},
-		{"404 HTML", status(404, `<html><body>nginx</body></html>`), true, dripcel.ErrCampaignNotFound, 404, "Not Found", 1},
-		{"409 empty", status(409, ``), true, dripcel.ErrDuplicateSale, 409, "Conflict", 1},
-		{"409 truncated JSON", status(409, `{"ok":false,"err`), true, dripcel.ErrDuplicateSale, 409, "Conflict", 1},
+		{"404 HTML", status(404, `<html><body>nginx</body></html>`), true, dripcel.ErrNotFromDripcel, 404, "Not Found", 4},
+		{"405 HTML", status(405, `<html>Method Not Allowed</html>`), true, dripcel.ErrNotFromDripcel, 405, "Method Not Allowed", 4},
+		{"410 HTML", status(410, `<html>Gone</html>`), true, dripcel.ErrNotFromDripcel, 410, "Gone", 4},
+		{"400 HTML", status(400, `<html>Bad Request</html>`), true, dripcel.ErrNotFromDripcel, 400, "Bad Request", 4},
+		{"409 empty", status(409, ``), true, dripcel.ErrNotFromDripcel, 409, "Conflict", 4},
+		{"409 truncated JSON", status(409, `{"ok":false,"err`), true, dripcel.ErrNotFromDripcel, 409, "Conflict", 4},
 		{"400", status(400, `{"ok":false,"error":"cell is invalid"}`), true, nil, 400, "cell is invalid", 1},
 		{"501 not retried", status(501, `{"ok":false,"error":"Not implemented"}`), true, nil, 501, "Not implemented", 1},
 		{"500 retried then kept", status(500, `oops`), true, nil, 500, "Internal Server Error", 4},
@@ -69,7 +80,21 @@ func TestResponseMapping(t *testing.T) {
 					if err != nil {
 						t.Fatalf("err = %v, want nil", err)
 					}
+					if f := dripcel.FateOf(err); f != dripcel.Recorded {
+						t.Errorf("FateOf = %v, want recorded", f)
+					}
 					return
+				}
+				// The one classifier agrees with the sentinel.
+				want := dripcel.NotDelivered
+				switch {
+				case tt.sentinel == dripcel.ErrDuplicateSale:
+					want = dripcel.AlreadyRecorded
+				case tt.sentinel == dripcel.ErrCampaignNotFound, tt.sentinel == nil && (tt.status == 200 || tt.status == 400):
+					want = dripcel.Refused
+				}
+				if f := dripcel.FateOf(err); f != want {
+					t.Errorf("FateOf = %v, want %v", f, want)
 				}
 				var apiErr *dripcel.APIError
 				if !errors.As(err, &apiErr) {
@@ -79,7 +104,7 @@ func TestResponseMapping(t *testing.T) {
 					t.Errorf("APIError status %d message %q attempts %d, want %d %q %d",
 						apiErr.StatusCode, apiErr.Message, apiErr.Attempts, tt.status, tt.message, tt.requests)
 				}
-				for _, s := range []error{dripcel.ErrCampaignNotFound, dripcel.ErrDuplicateSale, dripcel.ErrUnauthorized, dripcel.ErrRateLimited, dripcel.ErrInvalidSale} {
+				for _, s := range []error{dripcel.ErrCampaignNotFound, dripcel.ErrDuplicateSale, dripcel.ErrUnauthorized, dripcel.ErrRateLimited, dripcel.ErrInvalidSale, dripcel.ErrNotFromDripcel} {
 					if got := errors.Is(err, s); got != errors.Is(tt.sentinel, s) {
 						t.Errorf("errors.Is(err, %v) = %v", s, got)
 					}

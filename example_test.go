@@ -11,9 +11,11 @@ import (
 	"github.com/dripcel-go/dripcel/dripceltest"
 )
 
-// fakeDripcel starts a fake server so the examples run without a key.
+// fakeDripcel starts a fake server so the examples run without a key. It
+// refuses a whole batch holding an unknown campaign (BatchAtomic), the case
+// the examples' printed output was written for.
 func fakeDripcel() *dripceltest.Server {
-	return dripceltest.Start(dripceltest.WithCampaigns(
+	return dripceltest.Start(dripceltest.WithBatchMode(dripceltest.BatchAtomic), dripceltest.WithCampaigns(
 		dripceltest.Campaign{ID: "639978184d735c88ed8bbd68", Country: "ZA", DefaultSaleValue: 100}))
 }
 

@@ -207,6 +207,8 @@ type tcpOutcome struct {
 	// wraps it in its Client.Timeout error); only the attempt count differs.
 	timeout bool
 	refused bool // the error wraps ECONNREFUSED
+	// sentinel is the one sentinel the error matches, if any.
+	sentinel error
 }
 
 type tcpRow struct {
@@ -235,10 +237,10 @@ func TestFaultMatrixTCP(t *testing.T) {
 			want: tcpOutcome{ok: true, attempts: 2}},
 		{name: "closes mid response body of a 503 persistently", handler: closeMidResponseBody("503 Service Unavailable"),
 			want: tcpOutcome{attempts: 4, status: 503}},
-		// The status line is Dripcel's answer: a 200 whose body is cut off
-		// still means the sale was taken, and sending it again would only
-		// earn a 409.
-		{name: "closes mid response body of a 200", handler: closeMidResponseBody("200 OK"), want: tcpOutcome{ok: true, attempts: 1}},
+		// Only Dripcel's whole envelope is a verdict: a 200 whose body is
+		// cut off says nothing, and the sale is sent again (a repeat that
+		// Dripcel has is refused with 409, which settles it).
+		{name: "closes mid response body of a 200", handler: closeMidResponseBody("200 OK"), want: tcpOutcome{attempts: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel}},
 		{name: "headers never arrive, bounded by WithTimeout", handler: headersNeverArrive, opts: []dripcel.Option{attemptTimeout},
 			want: tcpOutcome{attempts: 4, timeout: true}},
 		{name: "headers never arrive once", handler: faultOnce(headersNeverArrive), opts: []dripcel.Option{roomyTimeout},
@@ -250,7 +252,7 @@ func TestFaultMatrixTCP(t *testing.T) {
 		{name: "body of a 503 trickles 1 byte/s", handler: bodyTrickles("503 Service Unavailable"), opts: []dripcel.Option{attemptTimeout},
 			want: tcpOutcome{attempts: 4, status: 503}},
 		{name: "body of a 200 trickles 1 byte/s", handler: bodyTrickles("200 OK"), opts: []dripcel.Option{roomyTimeout},
-			want: tcpOutcome{ok: true, attempts: 1}},
+			want: tcpOutcome{attempts: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel}},
 		{name: "body trickles 1 byte/s, bounded by the context", handler: bodyTrickles("503 Service Unavailable"),
 			opts: []dripcel.Option{noTimeout}, ctxWait: 150 * time.Millisecond, want: tcpOutcome{attempts: 1, timeout: true}},
 		{name: "answer is not HTTP", handler: notHTTP, want: retried},
@@ -295,7 +297,10 @@ func (want tcpOutcome) check(t *testing.T, err error, attempts int) {
 	if !expectErr(t, err, want.ok) {
 		return
 	}
-	checkSentinel(t, err, nil)
+	checkSentinel(t, err, want.sentinel)
+	if f := dripcel.FateOf(err); f != dripcel.NotDelivered {
+		t.Errorf("FateOf(err) = %v, want not delivered", f)
+	}
 	var apiErr *dripcel.APIError
 	if isAPI := errors.As(err, &apiErr); isAPI != (want.status != 0) || (isAPI && apiErr.StatusCode != want.status) {
 		t.Errorf("err = %v (%T), want status %d", err, err, want.status)

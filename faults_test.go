@@ -89,6 +89,21 @@ type outcome struct {
 	body       string        // APIError.Body holds this
 	retryAfter time.Duration // APIError.RetryAfter
 	minGap     time.Duration // at least this long between the first two requests
+	location   string        // APIError.Location ends with this
+}
+
+// fate is the Fate the call's error must have under FateOf.
+func (want outcome) fate() dripcel.Fate {
+	switch {
+	case want.ok:
+		return dripcel.Recorded
+	case want.sentinel == dripcel.ErrDuplicateSale:
+		return dripcel.AlreadyRecorded
+	case want.sentinel == dripcel.ErrCampaignNotFound,
+		want.sentinel == nil && want.status != 0 && want.status < 500:
+		return dripcel.Refused
+	}
+	return dripcel.NotDelivered
 }
 
 // check compares a call's result with want. It works for both calls: an
@@ -103,6 +118,9 @@ func (want outcome) check(t *testing.T, err error, got []seen) {
 		if gap := got[1].at.Sub(got[0].at); gap < want.minGap {
 			t.Errorf("second request came %s after the first; Retry-After asked for %s", gap, want.minGap)
 		}
+	}
+	if f := dripcel.FateOf(err); f != want.fate() {
+		t.Errorf("FateOf(err) = %v, want %v", f, want.fate())
 	}
 	if !expectErr(t, err, want.ok) {
 		return
@@ -119,11 +137,15 @@ func (want outcome) check(t *testing.T, err error, got []seen) {
 		t.Fatalf("err = %v, want an *APIError", err)
 	}
 	// An HTTP-date Retry-After is read against the clock, to the second.
-	driftOK := apiErr.RetryAfter <= want.retryAfter && apiErr.RetryAfter > want.retryAfter-5*time.Second
+	// The rows are built before they run, on a machine that may be busy.
+	driftOK := apiErr.RetryAfter <= want.retryAfter && apiErr.RetryAfter > want.retryAfter-time.Minute
 	if apiErr.StatusCode != want.status || apiErr.Message != want.message || apiErr.Code != want.code ||
 		!driftOK || !strings.Contains(apiErr.Body, want.body) {
 		t.Errorf("APIError = %+v\nwant status %d, message %q, code %q, body holding %q, RetryAfter %s",
 			*apiErr, want.status, want.message, want.code, want.body, want.retryAfter)
+	}
+	if !strings.HasSuffix(apiErr.Location, want.location) || (want.location == "") != (apiErr.Location == "") {
+		t.Errorf("APIError.Location = %q, want it to end with %q", apiErr.Location, want.location)
 	}
 	if apiErr.Attempts != want.requests {
 		t.Errorf("APIError.Attempts = %d, want %d", apiErr.Attempts, want.requests)
@@ -140,6 +162,11 @@ type faultRow struct {
 }
 
 func okAnswer() answer { return answer{status: 200, body: `{"ok":true}`} }
+
+// htmlPage is a page from something between the client and Dripcel.
+func htmlPage(code int, body string) answer {
+	return answer{status: code, header: map[string]string{"Content-Type": "text/html"}, body: body}
+}
 
 func statusAnswer(code int) answer {
 	return answer{status: code, body: envelope(http.StatusText(code))}
@@ -186,30 +213,54 @@ func faultRows() []faultRow {
 			[]answer{{status: 503, header: map[string]string{"Retry-After": "3600"}, body: envelope("Service Unavailable")}},
 			outcome{requests: 1, status: 503, message: "Service Unavailable", retryAfter: time.Hour}},
 
-		faultRow{"200 truncated JSON", []answer{{status: 200, body: `{"ok":tr`}}, outcome{ok: true, requests: 1}},
+		// Answers not from Dripcel: only its JSON envelope settles a sale.
+		// Each is retried like a 5xx and then reported as ErrNotFromDripcel,
+		// never as a success or a refusal.
+		faultRow{"200 truncated JSON", []answer{{status: 200, body: `{"ok":tr`}},
+			outcome{requests: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel, message: "OK", body: `{"ok":tr`}},
+		faultRow{"200 cut off false", []answer{{status: 200, body: `{"ok":fa`}},
+			outcome{requests: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel, message: "OK", body: `{"ok":fa`}},
+		faultRow{"200 ok as a string", []answer{{status: 200, body: `{"ok":"false"}`}},
+			outcome{requests: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel, message: "OK", body: `{"ok":"false"}`}},
+		faultRow{"200 HTML page", []answer{htmlPage(200, "<html><body>Welcome</body></html>")},
+			outcome{requests: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel, message: "OK", body: "<html><body>Welcome"}},
+		faultRow{"200 HTML page once", []answer{htmlPage(200, "<html>maintenance</html>"), okAnswer()},
+			outcome{ok: true, requests: 2}},
+		faultRow{"302 to a login page", []answer{{status: 302, header: map[string]string{"Location": "/login?next=%2Fsales"}}},
+			outcome{requests: 4, status: 302, sentinel: dripcel.ErrNotFromDripcel, message: "Found", location: "/login"}},
+		faultRow{"302 once", []answer{{status: 302, header: map[string]string{"Location": "/login"}}, okAnswer()},
+			outcome{ok: true, requests: 2}},
+		faultRow{"404 HTML page", []answer{htmlPage(404, "<html><center>nginx</center></html>")},
+			outcome{requests: 4, status: 404, sentinel: dripcel.ErrNotFromDripcel, message: "Not Found", body: "<html><center>nginx"}},
+		faultRow{"405 HTML page", []answer{htmlPage(405, "<html>Method Not Allowed</html>")},
+			outcome{requests: 4, status: 405, sentinel: dripcel.ErrNotFromDripcel, message: "Method Not Allowed", body: "<html>Method"}},
+		faultRow{"409 HTML page", []answer{htmlPage(409, "<html>Conflict</html>")},
+			outcome{requests: 4, status: 409, sentinel: dripcel.ErrNotFromDripcel, message: "Conflict", body: "<html>Conflict"}},
+		faultRow{"410 HTML page", []answer{htmlPage(410, "<html>Gone</html>")},
+			outcome{requests: 4, status: 410, sentinel: dripcel.ErrNotFromDripcel, message: "Gone", body: "<html>Gone"}},
 		faultRow{"404 truncated JSON", []answer{{status: 404, body: `{"ok":false,"error":"Campaign not fo`}},
-			outcome{requests: 1, status: 404, sentinel: dripcel.ErrCampaignNotFound, message: "Not Found",
+			outcome{requests: 4, status: 404, sentinel: dripcel.ErrNotFromDripcel, message: "Not Found",
 				body: `{"ok":false,"error":"Campaign not fo`}},
 		faultRow{"500 HTML page", []answer{{status: 500, header: map[string]string{"Content-Type": "text/html"},
 			body: "<html>\n<body><h1>500 Internal Server Error</h1></body>\n</html>"}},
 			outcome{requests: 4, status: 500, message: "Internal Server Error", body: "<html> <body><h1>500"}},
 		faultRow{"400 HTML page", []answer{{status: 400, header: map[string]string{"Content-Type": "text/html"},
 			body: "<html><body>Bad Request</body></html>"}},
-			outcome{requests: 1, status: 400, message: "Bad Request", body: "<html><body>Bad Request"}},
-		faultRow{"200 empty body", []answer{{status: 200}}, outcome{ok: true, requests: 1}},
+			outcome{requests: 4, status: 400, sentinel: dripcel.ErrNotFromDripcel, message: "Bad Request", body: "<html><body>Bad Request"}},
+		faultRow{"200 empty body", []answer{{status: 200}}, outcome{requests: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel, message: "OK"}},
 		faultRow{"409 empty body", []answer{{status: 409}},
-			outcome{requests: 1, status: 409, sentinel: dripcel.ErrDuplicateSale, message: "Conflict"}},
+			outcome{requests: 4, status: 409, sentinel: dripcel.ErrNotFromDripcel, message: "Conflict"}},
 		faultRow{"409 as text/plain", []answer{{status: 409, header: map[string]string{"Content-Type": "text/plain"},
 			body: envelope("Duplicate sale")}},
 			outcome{requests: 1, status: 409, sentinel: dripcel.ErrDuplicateSale, message: "Duplicate sale"}},
 		faultRow{"200 as text/html", []answer{{status: 200, header: map[string]string{"Content-Type": "text/html"},
 			body: `{"ok":true}`}}, outcome{ok: true, requests: 1}},
-		faultRow{"200 null", []answer{{status: 200, body: "null"}}, outcome{ok: true, requests: 1}},
+		faultRow{"200 null", []answer{{status: 200, body: "null"}}, outcome{requests: 4, status: 200, sentinel: dripcel.ErrNotFromDripcel, message: "OK", body: "null"}},
 		faultRow{"400 null", []answer{{status: 400, body: "null"}},
-			outcome{requests: 1, status: 400, message: "Bad Request", body: "null"}},
+			outcome{requests: 4, status: 400, sentinel: dripcel.ErrNotFromDripcel, message: "Bad Request", body: "null"}},
 		faultRow{"201", []answer{{status: 201, body: `{"ok":true}`}}, outcome{ok: true, requests: 1}},
-		faultRow{"201 empty", []answer{{status: 201}}, outcome{ok: true, requests: 1}},
-		faultRow{"204", []answer{{status: 204}}, outcome{ok: true, requests: 1}},
+		faultRow{"201 empty", []answer{{status: 201}}, outcome{requests: 4, status: 201, sentinel: dripcel.ErrNotFromDripcel, message: "Created"}},
+		faultRow{"204", []answer{{status: 204}}, outcome{requests: 4, status: 204, sentinel: dripcel.ErrNotFromDripcel, message: "No Content"}},
 		faultRow{"200 ok:false duplicate", []answer{{status: 200, body: envelope("Duplicate sale")}},
 			outcome{requests: 1, status: 200, sentinel: dripcel.ErrDuplicateSale, message: "Duplicate sale"}},
 		faultRow{"200 ok:false error object", []answer{{status: 200,

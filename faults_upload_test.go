@@ -82,37 +82,41 @@ func TestFaultUploadAggregate(t *testing.T) {
 		message  []string // in the error string
 	}{
 		{
-			// The row. The 401 stops the upload: batch 4 (and its
-			// 503s) is never sent, which the error says.
+			// The row. The refused batch 2 is sent again sale by
+			// sale (this server refuses its sales however they come). The
+			// 401 stops the upload: batch 4 (and its 503s) is never sent,
+			// which the error says.
 			name:     "409 in batch 2, 401 in batch 3, 503 forever in batch 4",
 			answers:  map[int]answer{2: {409, nil, envelope("Duplicate sale")}, 3: statusAnswer(401), 4: statusAnswer(503)},
-			requests: []int{1, 2, 3},
+			requests: []int{1, 2, 2, 2, 3},
 			want: []wantBatch{
-				{2, 3, true, dripcel.ErrDuplicateSale, 409},
+				{2, 2, true, dripcel.ErrDuplicateSale, 409},
+				{3, 3, true, dripcel.ErrDuplicateSale, 409},
 				{4, 5, true, dripcel.ErrUnauthorized, 401},
 				{6, 9, false, nil, 0},
 			},
-			message: []string{"8 of 10 sales not accepted", "sales 2-3 not accepted", "409 Duplicate sale",
-				"sales 4-5 not accepted", "401 Unauthorized", "sales 6-9 not sent"},
+			message: []string{"8 of 10 sales not recorded by this upload", "sale 2 already recorded", "409 Duplicate sale",
+				"sales 4-5 not delivered", "401 Unauthorized", "sales 6-9 not sent"},
 		},
 		{
 			name:     "409 in batch 2, 503 forever in batch 4",
 			answers:  map[int]answer{2: {409, nil, envelope("Duplicate sale")}, 4: statusAnswer(503)},
-			requests: []int{1, 2, 3, 4, 4, 4, 4},
+			requests: []int{1, 2, 2, 2, 3, 4, 4, 4, 4},
 			want: []wantBatch{
-				{2, 3, true, dripcel.ErrDuplicateSale, 409},
+				{2, 2, true, dripcel.ErrDuplicateSale, 409},
+				{3, 3, true, dripcel.ErrDuplicateSale, 409},
 				{6, 7, true, nil, 503},
 				{8, 9, false, nil, 0},
 			},
-			message: []string{"6 of 10 sales not accepted", "sales 6-7 not accepted", "503 Service Unavailable after 4 attempts",
+			message: []string{"6 of 10 sales not recorded by this upload", "sales 6-7 not delivered", "503 Service Unavailable after 4 attempts",
 				"sales 8-9 not sent"},
 		},
 		{
 			name:     "404 in batch 1 does not stop the others",
 			answers:  map[int]answer{1: {404, nil, envelope("Campaign not found")}},
-			requests: []int{1, 2, 3, 4, 5},
-			want:     []wantBatch{{0, 1, true, dripcel.ErrCampaignNotFound, 404}},
-			message:  []string{"2 of 10 sales not accepted", "sales 0-1 not accepted", "404 Campaign not found"},
+			requests: []int{1, 1, 1, 2, 3, 4, 5},
+			want:     []wantBatch{{0, 0, true, dripcel.ErrCampaignNotFound, 404}, {1, 1, true, dripcel.ErrCampaignNotFound, 404}},
+			message:  []string{"2 of 10 sales not recorded by this upload", "sale 0 refused", "404 Campaign not found"},
 		},
 	}
 	for _, tc := range tests {
@@ -161,6 +165,16 @@ func checkBatches(t *testing.T, ue *dripcel.UploadError, want []wantBatch) {
 		b := ue.Batches[i]
 		if b.First != w.first || b.Last != w.last || b.Sent != w.sent {
 			t.Errorf("batch %d = %d-%d sent %v, want %d-%d sent %v", i, b.First, b.Last, b.Sent, w.first, w.last, w.sent)
+		}
+		fate := dripcel.NotDelivered
+		switch {
+		case w.sent && errors.Is(w.cause, dripcel.ErrDuplicateSale):
+			fate = dripcel.AlreadyRecorded
+		case w.sent && errors.Is(w.cause, dripcel.ErrCampaignNotFound):
+			fate = dripcel.Refused
+		}
+		if b.Fate != fate || ue.Outcome(b.First).Fate != fate || ue.Outcome(b.Last).Err != b.Err {
+			t.Errorf("batch %d: fate %v (outcome %v), want %v", i, b.Fate, ue.Outcome(b.First), fate)
 		}
 		if w.cause != nil && !errors.Is(b, w.cause) {
 			t.Errorf("batch %d: %v, want %v", i, b, w.cause)

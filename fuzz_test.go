@@ -67,8 +67,13 @@ func FuzzResponse(f *testing.F) {
 			OK *bool `json:"ok"`
 		}
 		trimmed := bytes.TrimSpace(body)
-		refused := len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &env) == nil && env.OK != nil && !*env.OK
-		if code >= 200 && code < 300 && !refused {
+		envelope := len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &env) == nil && env.OK != nil
+		// Only Dripcel's envelope is a verdict, except for the statuses
+		// that speak whatever the body.
+		statusSpeaks := code == 401 || code == 403 || code == 408 || code == 413 || code == 429 || code >= 500
+		success := code >= 200 && code < 300
+		refusal := envelope && !*env.OK && (success || code >= 400 && code < 500)
+		if success && envelope && *env.OK {
 			if err != nil {
 				t.Fatalf("%d %q: err = %v, want nil", code, body, err)
 			}
@@ -79,7 +84,10 @@ func FuzzResponse(f *testing.F) {
 			t.Fatalf("%d %q: err = %#v, want an *APIError with that status after 1 attempt", code, body, err)
 		}
 		want := statusSentinel(code)
-		if code >= 200 && code < 300 { // a 2xx refusal matches by Dripcel's message
+		if !statusSpeaks && !refusal {
+			want = dripcel.ErrNotFromDripcel
+		}
+		if success && refusal { // a 2xx refusal matches by Dripcel's message
 			switch strings.ToLower(apiErr.Message) {
 			case "campaign not found":
 				want = dripcel.ErrCampaignNotFound

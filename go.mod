@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/go-redis/redis_rate/v10 v10.0.1
+	github.com/google/go-querystring v1.2.0
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/jarcoal/httpmock v1.4.2
 	github.com/nyaruka/phonenumbers v1.8.1

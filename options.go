@@ -40,53 +40,59 @@ const (
 	// DefaultTimeout bounds one attempt: connecting, sending and reading the
 	// response.
 	DefaultTimeout = 30 * time.Second
-	// DefaultBatchSize is how many sales one upload request holds at most.
-	// Requests are also cut at MaxBatchBytes, so long IDs never push a body
-	// past what Dripcel may accept.
-	DefaultBatchSize = 200
-	// MaxBatchBytes bounds an upload request body. Dripcel does not document
-	// its limit; Node services commonly refuse JSON bodies over 100 KB.
-	MaxBatchBytes = 64 << 10
+	// DefaultBatchSize is how many sales one upload request holds at most:
+	// 0, no limit by count. Requests are cut by their size instead, as full
+	// as DefaultMaxBatchBytes allows: Dripcel limits requests, not sales, so
+	// a full request carries the most sales per request of its budget.
+	DefaultBatchSize = 0
+	// DefaultMaxBatchBytes bounds an upload request body. Dripcel does not
+	// document its limit; an Express service such as Dripcel's API refuses
+	// JSON bodies over 100 KB by default (answering 413). A client that
+	// meets a 413 lowers its own bound, searching for the largest body
+	// Dripcel takes.
+	DefaultMaxBatchBytes = 100_000
 )
 
 // Option configures a Client in NewClient.
 type Option func(*config) error
 
 type config struct {
-	baseURL      string
-	httpClient   *http.Client
-	logger       *slog.Logger
-	maxRetries   int
-	rateWaits    int
-	retryWaitMin time.Duration
-	retryWaitMax time.Duration
-	retryWaitSet bool
-	batchSize    int
-	userAgent    string
-	timeout      time.Duration
-	timeoutSet   bool
-	cellRegion   string
-	now          func() time.Time
-	concurrency  int
-	rateN        int
-	rateWindow   time.Duration
-	rateLimiter  Limiter // WithRateLimiter; nil for a Pacer at the budget
-	unpaced      bool    // WithoutPacing
+	baseURL       string
+	httpClient    *http.Client
+	logger        *slog.Logger
+	maxRetries    int
+	rateWaits     int
+	retryWaitMin  time.Duration
+	retryWaitMax  time.Duration
+	retryWaitSet  bool
+	batchSize     int
+	maxBatchBytes int
+	userAgent     string
+	timeout       time.Duration
+	timeoutSet    bool
+	cellRegion    string
+	now           func() time.Time
+	concurrency   int
+	rateN         int
+	rateWindow    time.Duration
+	rateLimiter   Limiter // WithRateLimiter; nil for a Pacer at the budget
+	unpaced       bool    // WithoutPacing
 }
 
 func defaultConfig() config {
 	return config{
-		baseURL:      DefaultBaseURL,
-		maxRetries:   DefaultMaxRetries,
-		rateWaits:    DefaultMaxRateLimitWaits,
-		retryWaitMin: DefaultRetryWaitMin,
-		retryWaitMax: DefaultRetryWaitMax,
-		batchSize:    DefaultBatchSize,
-		timeout:      DefaultTimeout,
-		now:          time.Now,
-		concurrency:  1,
-		rateN:        DefaultRateLimit,
-		rateWindow:   DefaultRateWindow,
+		baseURL:       DefaultBaseURL,
+		maxRetries:    DefaultMaxRetries,
+		rateWaits:     DefaultMaxRateLimitWaits,
+		retryWaitMin:  DefaultRetryWaitMin,
+		retryWaitMax:  DefaultRetryWaitMax,
+		batchSize:     DefaultBatchSize,
+		maxBatchBytes: DefaultMaxBatchBytes,
+		timeout:       DefaultTimeout,
+		now:           time.Now,
+		concurrency:   1,
+		rateN:         DefaultRateLimit,
+		rateWindow:    DefaultRateWindow,
 	}
 }
 
@@ -175,13 +181,30 @@ func WithRetryWait(minWait, maxWait time.Duration) Option {
 	}
 }
 
-// WithBatchSize sets how many sales one upload request holds at most.
+// WithBatchSize sets how many sales one upload request holds at most; 0,
+// the default, sets no limit by count and requests are cut by size alone
+// (WithMaxBatchBytes). A small batch costs more of Dripcel's request budget
+// for the same sales.
 func WithBatchSize(n int) Option {
 	return func(c *config) error {
-		if n < 1 {
-			return fmt.Errorf("dripcel: WithBatchSize: %d is below 1", n)
+		if n < 0 {
+			return fmt.Errorf("dripcel: WithBatchSize: %d is negative", n)
 		}
 		c.batchSize = n
+		return nil
+	}
+}
+
+// WithMaxBatchBytes sets the largest upload request body, in bytes
+// (default DefaultMaxBatchBytes). Should Dripcel answer 413 even so, the
+// batch is split and sent again, and the client lowers its bound for later
+// requests.
+func WithMaxBatchBytes(n int) Option {
+	return func(c *config) error {
+		if n < 1024 {
+			return fmt.Errorf("dripcel: WithMaxBatchBytes: %d is below 1024", n)
+		}
+		c.maxBatchBytes = n
 		return nil
 	}
 }

@@ -1,6 +1,7 @@
 package dripcel
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +163,9 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 		}
 	}
 	if cfg.maxBatch == 0 {
-		cfg.maxBatch = c.batchSize
+		// The client cuts requests by size; a batch of many requests'
+		// worth is sent in one upload.
+		cfg.maxBatch = cmp.Or(c.batchSize, defaultMaxBatch)
 	}
 	r := &Reporter{
 		client:  c,

@@ -13,6 +13,7 @@ const (
 	// requests a minute, well under Dripcel's rate limit of about 50.
 	defaultFlushInterval = 5 * time.Second
 	defaultQueueSize     = 10000
+	defaultMaxBatch      = 5000
 )
 
 // ReporterOption configures a Reporter in NewReporter.

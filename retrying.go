@@ -35,10 +35,11 @@ func tally(ctx context.Context) *retry.Tally {
 	return &retry.Tally{}
 }
 
-// checkRetry is the retry layer's CheckRetry. A 429 holds back every
-// request of the budget, this call's retry included, for the wait it asks:
-// that is the wait before the retry.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+// decideRetry is the retry policy's part of the retry layer's CheckRetry
+// (verdict.go): whether to try an answer from Dripcel, or a failed round
+// trip, again. A 429 holds back every request of the budget, this call's
+// retry included, for the wait it asks: that is the wait before the retry.
+func (c *Client) decideRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	again, checkErr := c.policy.Decide(ctx, tally(ctx), resp, err)
 	if err == nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {
 		// A wait longer than the client holds a call open fails the call

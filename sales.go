@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/dripcel-go/dripcel/internal/retry"
 	"github.com/dripcel-go/dripcel/internal/wire"
 )
 
@@ -80,25 +78,6 @@ func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
 		}
 	}
 	return u.finish(len(sales))
-}
-
-// stopsUpload reports whether a failed batch means later batches would fail
-// the same way: everything but a refusal of the batch's own content.
-func stopsUpload(err error) bool {
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) {
-		return true // network failure after retries, or context ended
-	}
-	code := apiErr.StatusCode
-	switch {
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return true
-	case retry.Status(code):
-		return true
-	case code >= 200 && code < 500:
-		return false
-	}
-	return true
 }
 
 // wireFields validates s and fills f with it as it goes on the wire, the

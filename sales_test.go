@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,58 +204,73 @@ func TestUploadSalesDefaultBatchesStayUnder100KB(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, n := range sizes {
-		if n > dripcel.MaxBatchBytes {
-			t.Errorf("request %d body is %d bytes, over %d", i, n, dripcel.MaxBatchBytes)
+		if n > dripcel.DefaultMaxBatchBytes {
+			t.Errorf("request %d body is %d bytes, over %d", i, n, dripcel.DefaultMaxBatchBytes)
 		}
 	}
-	if len(sizes) < 1000*1600/dripcel.MaxBatchBytes {
+	if len(sizes) < 1000*1600/dripcel.DefaultMaxBatchBytes {
 		t.Errorf("%d requests for ~1.6 MB of sales: batches were not cut by size", len(sizes))
 	}
 }
 
+// A batch refused for its content does not stop the upload, and is sent
+// again in parts until each sale has its own answer: the server here refuses
+// any request holding sale 2 (a duplicate) or sale 5 (an unknown campaign),
+// and stores nothing of a refused request.
 func TestUploadSalesPartialFailure(t *testing.T) {
 	c, mt := mockClient(t, dripcel.WithBatchSize(2))
-	replies := []httpmock.Responder{
-		httpmock.NewStringResponder(http.StatusOK, `{"ok":true}`),
-		httpmock.NewStringResponder(http.StatusConflict, `{"ok":false,"error":"Duplicate sale"}`),
-		httpmock.NewStringResponder(http.StatusNotFound, `{"ok":false,"error":"Campaign not found"}`),
-		httpmock.NewStringResponder(http.StatusOK, `{"ok":true}`),
-	}
-	n := 0
+	dup, unknown := `"cell":"`+sale(2).Cell+`"`, `"cell":"`+sale(5).Cell+`"`
+	var bodies []string
 	mt.RegisterResponder(http.MethodPost, "https://dripcel.test/prefix/sales", func(req *http.Request) (*http.Response, error) {
-		r := replies[n]
-		n++
-		return r(req)
+		raw, _ := io.ReadAll(req.Body)
+		body := string(raw)
+		bodies = append(bodies, body)
+		switch {
+		case strings.Contains(body, dup):
+			return httpmock.NewStringResponse(http.StatusConflict, `{"ok":false,"error":"Duplicate sale"}`), nil
+		case strings.Contains(body, unknown):
+			return httpmock.NewStringResponse(http.StatusNotFound, `{"ok":false,"error":"Campaign not found"}`), nil
+		}
+		return httpmock.NewStringResponse(http.StatusOK, `{"ok":true}`), nil
 	})
 	err := c.UploadSales(context.Background(), salesN(8))
 	var ue *dripcel.UploadError
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want *UploadError", err)
 	}
-	if n != 4 {
-		t.Errorf("%d requests, want 4: content refusals must not stop the upload", n)
+	// Four batches, and two of them sent again as two requests each.
+	if len(bodies) != 4+2+2 {
+		t.Errorf("%d requests, want 8: content refusals must not stop the upload", len(bodies))
 	}
 	if !errors.Is(err, dripcel.ErrDuplicateSale) || !errors.Is(err, dripcel.ErrCampaignNotFound) {
-		t.Errorf("err %v does not match both batch sentinels", err)
+		t.Errorf("err %v does not match both sentinels", err)
 	}
-	if errors.Is(err, dripcel.ErrUnauthorized) {
-		t.Error("err matches ErrUnauthorized")
+	if errors.Is(err, dripcel.ErrUnauthorized) || errors.Is(err, dripcel.ErrNotFromDripcel) {
+		t.Error("err matches ErrUnauthorized or ErrNotFromDripcel")
 	}
-	if got := ue.Failed(); len(got) != 4 || got[0] != 2 || got[1] != 3 || got[2] != 4 || got[3] != 5 {
-		t.Errorf("Failed() = %v, want [2 3 4 5]", got)
+	if got := ue.Failed(); !slices.Equal(got, []int{2, 5}) {
+		t.Errorf("Failed() = %v, want [2 5]", got)
 	}
-	if ue.Total != 8 || ue.NotAccepted() != 4 {
-		t.Errorf("Total %d, NotAccepted %d", ue.Total, ue.NotAccepted())
+	for i, o := range ue.Outcomes() {
+		want := dripcel.Recorded
+		switch i {
+		case 2:
+			want = dripcel.AlreadyRecorded
+		case 5:
+			want = dripcel.Refused
+		}
+		if o.Fate != want || (o.Err == nil) != (want == dripcel.Recorded) {
+			t.Errorf("sale %d: %v (%v), want %v", i, o.Fate, o.Err, want)
+		}
 	}
-	var be *dripcel.BatchError
-	if !errors.As(err, &be) || be.First != 2 || be.Last != 3 || !be.Sent {
-		t.Errorf("first BatchError = %+v", be)
+	if ue.Total != 8 || ue.Count(dripcel.Recorded) != 6 || ue.Count(dripcel.AlreadyRecorded) != 1 || ue.Count(dripcel.Refused) != 1 {
+		t.Errorf("Total %d, counts %d %d %d", ue.Total, ue.Count(dripcel.Recorded), ue.Count(dripcel.AlreadyRecorded), ue.Count(dripcel.Refused))
 	}
 	var apiErr *dripcel.APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict {
-		t.Errorf("first APIError = %+v", apiErr)
+	if !errors.As(ue.Outcome(2).Err, &apiErr) || apiErr.StatusCode != http.StatusConflict || !apiErr.FromDripcel {
+		t.Errorf("sale 2's APIError = %+v", apiErr)
 	}
-	if !strings.Contains(err.Error(), "4 of 8 sales not accepted") {
+	if !strings.Contains(err.Error(), "2 of 8 sales not recorded by this upload (1 already recorded, 1 refused)") {
 		t.Errorf("err = %q", err)
 	}
 }

@@ -19,22 +19,39 @@
 //     {"ok":false,"error":"Duplicate sale"}.
 //   - A local cell is read with the campaign's country; a blank soldAt is
 //     "now"; a blank saleValue is the campaign's default.
+//   - About 50 requests a minute per organisation, 429 beyond (only with
+//     WithFixedWindow or WithRateLimit; no limit by default).
 //
 // What Dripcel does not document, and this server assumes:
 //   - A wrong or missing key is 401 {"ok":false,"error":"Unauthorized"}.
-//   - A malformed body, a missing field, an unreadable cell or date is 400.
-//   - A body over 100 KB is 413 (a common limit of Node services).
-//   - In a batch, an unknown campaign or a malformed sale refuses the whole
-//     batch. A batch holding duplicates stores the rest and answers 409
-//     (BatchPartial, the default), or stores nothing (BatchAtomic).
+//   - A malformed body, a missing field, an unreadable cell, date or value
+//     is 400 with Dripcel's envelope, and refuses the whole request.
+//   - An upload body over 100,000 bytes (an Express service's default JSON
+//     limit; WithMaxBodyBytes sets another) is 413 with Express's own HTML
+//     error page, not Dripcel's envelope, checked before the key as an
+//     app-wide body parser would.
+//   - A path or method the API does not have is 404 with Express's HTML
+//     "Cannot GET /path" page, not Dripcel's envelope.
+//   - A batch holding a bad sale (a duplicate, or an unknown campaign) is
+//     answered with the first bad sale's refusal, and stores the good sales
+//     (BatchPartial, the default), none (BatchAtomic), or those before the
+//     first bad one (BatchPrefix). See BatchMode.
+//   - A 429 for the rate limit carries Dripcel's envelope; WithFixedWindow
+//     sends no Retry-After, as Dripcel documents none.
 //   - "Now" and the date of a blank soldAt are in South African time.
 //
-// Faults (errors, Retry-After, delays, dropped connections) are injected
-// with Fail, RateLimit, Delay and Drop; each applies to the next requests in
-// arrival order.
+// Faults are injected with Fail, FailWithBody, Respond, Redirect, RateLimit,
+// Delay, Pass and Drop. Each queues behind the ones before it and applies to
+// the next n requests in arrival order; n = UntilCleared makes an outage
+// that lasts until ClearFaults. A fault answers without looking at the
+// request, so a faulted request stores nothing. Respond and Redirect give
+// answers that are not from Dripcel (a proxy's HTML page, an empty 200, a
+// cut-off body, a redirect to a login page): code under test must not take
+// them for Dripcel's verdict.
 package dripceltest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,8 +71,10 @@ import (
 // DefaultKey is the API key a Server accepts unless WithKey says otherwise.
 const DefaultKey = "dripceltest-key"
 
-// MaxBodyBytes is the largest upload body the server accepts.
-const MaxBodyBytes = 100 << 10
+// MaxBodyBytes is the largest upload body the server accepts unless
+// WithMaxBodyBytes says otherwise: an Express service's default JSON limit
+// of 100 KB, counted as 100,000 bytes.
+const MaxBodyBytes = 100_000
 
 // southAfrica is SAST, UTC+2 all year.
 var southAfrica = time.FixedZone("SAST", 2*60*60)
@@ -66,16 +85,6 @@ type TB interface {
 	Helper()
 	Cleanup(func())
 }
-
-// BatchMode is how the server treats an upload holding duplicates.
-type BatchMode int
-
-const (
-	// BatchPartial stores the sales that are not duplicates and answers 409.
-	BatchPartial BatchMode = iota
-	// BatchAtomic stores nothing from a batch holding a duplicate.
-	BatchAtomic
-)
 
 // Campaign is a campaign the server knows.
 type Campaign struct {
@@ -110,8 +119,16 @@ type Request struct {
 	// Path is the request path; the query (and so the key) is left out.
 	Path   string
 	Status int
-	// Sales is how many sales the request carried.
+	// Sales is how many sales the request carried: 0 when it was answered
+	// before its body was read (a fault, the rate limit, a 413).
 	Sales int
+	// Stored is how many of them the server stored.
+	Stored int
+	// At is when the request arrived, on the rate clock (WithRateClock).
+	At time.Time
+	// Bytes is the size of the upload body read: 0 when it was answered
+	// before its body was read, and for a postback.
+	Bytes int
 }
 
 // Option configures a Server.
@@ -129,11 +146,17 @@ func WithCampaigns(cs ...Campaign) Option {
 	}
 }
 
-// WithBatchMode sets how uploads holding duplicates are treated.
+// WithBatchMode sets how uploads holding a duplicate or an unknown campaign
+// are treated.
 func WithBatchMode(m BatchMode) Option { return func(s *Server) { s.batchMode = m } }
 
-// WithClock sets the clock used for blank soldAt values.
+// WithClock sets the clock used for blank soldAt values. The rate limit
+// does not use it (see WithRateClock).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithMaxBodyBytes sets the largest upload body the server accepts, in
+// bytes; larger bodies are answered 413. The default is MaxBodyBytes.
+func WithMaxBodyBytes(n int) Option { return func(s *Server) { s.maxBody = n } }
 
 // Server is a running fake Dripcel. Its methods are safe for concurrent use.
 type Server struct {
@@ -152,12 +175,14 @@ type Server struct {
 	seen      map[dedupeKey]bool
 	requests  []Request
 	faults    []*fault
+	cleared   chan struct{} // closed and replaced by ClearFaults
+	held      int           // requests Delay holds now
 	batchMode BatchMode
 	now       func() time.Time
+	maxBody   int
 	limiter   *rate.Limiter // WithRateLimit; nil for no limit
+	window    fixedWindow   // WithFixedWindow; limit 0 for no limit
 }
-
-type dedupeKey struct{ campaign, cell, date string }
 
 // NewServer starts a server and closes it when the test ends.
 func NewServer(tb TB, opts ...Option) *Server {
@@ -174,7 +199,10 @@ func Start(opts ...Option) *Server {
 		done:      make(chan struct{}),
 		campaigns: map[string]Campaign{},
 		seen:      map[dedupeKey]bool{},
+		cleared:   make(chan struct{}),
 		now:       time.Now,
+		maxBody:   MaxBodyBytes,
+		window:    fixedWindow{now: time.Now},
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -220,40 +248,36 @@ type reply struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{Method: r.Method, Path: r.URL.Path}
+	rec := Request{Method: r.Method, Path: r.URL.Path, At: s.window.now()}
 	if s.rateLimited(w, &rec) {
 		return
 	}
-	if f := s.nextFault(); f != nil {
-		if s.applyFault(w, r, f, &rec) {
+	if f, cleared := s.nextFault(); f != nil {
+		if s.applyFault(w, r, f, cleared, &rec) {
 			return
 		}
 	}
 	var rep reply
-	switch r.URL.Path {
-	case "/sales":
-		if r.Method != http.MethodPost {
-			rep = reply{http.StatusMethodNotAllowed, "Method not allowed"}
-			break
+	switch {
+	case r.URL.Path == "/sales" && r.Method == http.MethodPost:
+		body, ok := s.readBody(w, r, &rec)
+		if !ok {
+			return
 		}
-		rep = s.upload(r, &rec)
-	case "/sales/create":
-		if r.Method != http.MethodGet {
-			rep = reply{http.StatusMethodNotAllowed, "Method not allowed"}
-			break
-		}
+		rep = s.upload(r, body, &rec)
+	case r.URL.Path == "/sales/create" && r.Method == http.MethodGet:
 		rep = s.postback(r, &rec)
 	default:
-		rep = reply{http.StatusNotFound, "Not found"}
+		// Express answers a route it does not have with its own page.
+		s.writePage(w, &rec, http.StatusNotFound, expressPage("Cannot "+r.Method+" "+r.URL.EscapedPath()))
+		return
 	}
 	s.write(w, &rec, rep)
 }
 
 func (s *Server) write(w http.ResponseWriter, rec *Request, rep reply) {
 	rec.Status = rep.status
-	s.mu.Lock()
-	s.requests = append(s.requests, *rec)
-	s.mu.Unlock()
+	s.record(rec)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(rep.status)
 	if rep.status == http.StatusOK {
@@ -277,25 +301,18 @@ type wireSale struct {
 	SaleValue  *json.Number `json:"saleValue"`
 }
 
-func (s *Server) upload(r *http.Request, rec *Request) reply {
+func (s *Server) upload(r *http.Request, body []byte, rec *Request) reply {
 	if r.Header.Get("Authorization") != "Bearer "+s.Key {
 		return reply{http.StatusUnauthorized, "Unauthorized"}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return reply{http.StatusBadRequest, "Could not read body"}
-	}
-	if len(body) > MaxBodyBytes {
-		return reply{http.StatusRequestEntityTooLarge, "Request entity too large"}
-	}
 	var in []wireSale
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&in); err != nil {
 		return reply{http.StatusBadRequest, "Body must be a JSON array of sales"}
 	}
 	rec.Sales = len(in)
-	sales := make([]Sale, len(in))
+	cands := make([]candidate, len(in))
 	for i, ws := range in {
 		if ws.CampaignID == nil || ws.Cell == nil {
 			return reply{http.StatusBadRequest, fmt.Sprintf("Sale %d: campaign_id and cell are required", i)}
@@ -304,13 +321,13 @@ func (s *Server) upload(r *http.Request, rec *Request) reply {
 		if ws.SaleValue != nil {
 			value = ws.SaleValue.String()
 		}
-		sale, rep := s.build(*ws.CampaignID, ws.SendID, ws.ClickID, *ws.Cell, ws.SoldAt, value, "upload")
+		c, rep := s.build(*ws.CampaignID, ws.SendID, ws.ClickID, *ws.Cell, ws.SoldAt, value, "upload")
 		if rep.status != 0 {
 			return rep
 		}
-		sales[i] = sale
+		cands[i] = c
 	}
-	return s.store(sales)
+	return s.store(cands, rec)
 }
 
 func (s *Server) postback(r *http.Request, rec *Request) reply {
@@ -322,47 +339,51 @@ func (s *Server) postback(r *http.Request, rec *Request) reply {
 	if !q.Has("campaign_id") || !q.Has("cell") {
 		return reply{http.StatusBadRequest, "campaign_id and cell are required"}
 	}
-	sale, rep := s.build(q.Get("campaign_id"), q.Get("send_id"), q.Get("click_id"), q.Get("cell"),
+	c, rep := s.build(q.Get("campaign_id"), q.Get("send_id"), q.Get("click_id"), q.Get("cell"),
 		q.Get("soldAt"), q.Get("saleValue"), "postback")
 	if rep.status != 0 {
 		return rep
 	}
-	return s.store([]Sale{sale})
+	return s.store([]candidate{c}, rec)
 }
 
-// build checks one sale and fills in what Dripcel fills in. The campaign
-// lookup comes first, as a 404 is what Dripcel documents.
-func (s *Server) build(campaignID, sendID, clickID, cell, soldAt, value, via string) (Sale, reply) {
+// build checks one sale and fills in what Dripcel fills in. A malformed
+// sale is refused at once (the reply), which refuses its whole request; an
+// unknown campaign only marks the candidate, which the batch mode then
+// treats like a duplicate. The campaign lookup comes first, as a 404 is what
+// Dripcel documents and the campaign's country is needed to read the cell.
+func (s *Server) build(campaignID, sendID, clickID, cell, soldAt, value, via string) (candidate, reply) {
 	s.mu.Lock()
 	c, ok := s.campaigns[campaignID]
 	now := s.now
 	s.mu.Unlock()
+	sale := Sale{CampaignID: campaignID, SendID: sendID, ClickID: clickID, RawCell: cell, Via: via}
 	if !ok {
-		return Sale{}, reply{http.StatusNotFound, "Campaign not found"}
+		return candidate{sale, reply{http.StatusNotFound, "Campaign not found"}}, reply{}
 	}
 	intl, err := dripcel.ToInternational(cell, c.Country)
 	if err != nil {
-		return Sale{}, reply{http.StatusBadRequest, "Invalid cell"}
+		return candidate{}, reply{http.StatusBadRequest, "Invalid cell"}
 	}
-	sale := Sale{CampaignID: campaignID, SendID: sendID, ClickID: clickID, Cell: intl, RawCell: cell, Via: via}
+	sale.Cell = intl
 	switch soldAt = strings.TrimSpace(soldAt); {
 	case soldAt == "":
 		sale.SoldAt = now().In(southAfrica).Format("2006-01-02 15:04:05")
 	case validTime("2006-01-02", soldAt) || validTime("2006-01-02 15:04:05", soldAt):
 		sale.SoldAt = soldAt
 	default:
-		return Sale{}, reply{http.StatusBadRequest, "soldAt must be YYYY-MM-DD"}
+		return candidate{}, reply{http.StatusBadRequest, "soldAt must be YYYY-MM-DD"}
 	}
 	if value = strings.TrimSpace(value); value == "" {
 		sale.SaleValue, sale.DefaultValue = c.DefaultSaleValue, true
 	} else {
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			return Sale{}, reply{http.StatusBadRequest, "saleValue must be a number"}
+			return candidate{}, reply{http.StatusBadRequest, "saleValue must be a number"}
 		}
 		sale.SaleValue = v
 	}
-	return sale, reply{}
+	return candidate{sale: sale}, reply{}
 }
 
 func validTime(layout, v string) bool {
@@ -370,42 +391,15 @@ func validTime(layout, v string) bool {
 	return err == nil
 }
 
-// store records the sales that are not duplicates (of stored sales or of
-// each other), or none of them in BatchAtomic mode when any is.
-func (s *Server) store(sales []Sale) reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	batch := map[dedupeKey]bool{}
-	var fresh []Sale
-	dup := false
-	for _, sale := range sales {
-		k := dedupeKey{sale.CampaignID, sale.Cell, sale.SoldAt[:len("2006-01-02")]}
-		if s.seen[k] || batch[k] {
-			dup = true
-			continue
-		}
-		batch[k] = true
-		fresh = append(fresh, sale)
-	}
-	if dup && s.batchMode == BatchAtomic {
-		return reply{http.StatusConflict, "Duplicate sale"}
-	}
-	for _, sale := range fresh {
-		s.seen[dedupeKey{sale.CampaignID, sale.Cell, sale.SoldAt[:len("2006-01-02")]}] = true
-		s.sales = append(s.sales, sale)
-	}
-	if dup {
-		return reply{http.StatusConflict, "Duplicate sale"}
-	}
-	return reply{http.StatusOK, ""}
-}
-
-// waitOrDone waits d, or until the request or the server ends.
-func (s *Server) waitOrDone(ctx context.Context, d time.Duration) error {
+// waitOrDone waits d, or until the faults are cleared, or until the
+// request or the server ends.
+func (s *Server) waitOrDone(ctx context.Context, d time.Duration, cleared <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return nil
+	case <-cleared:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

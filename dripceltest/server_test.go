@@ -105,25 +105,6 @@ func TestRejectsLikeDripcel(t *testing.T) {
 	}
 }
 
-func TestBatchModes(t *testing.T) {
-	day := time.Date(2025, 5, 5, 0, 0, 0, 0, time.UTC)
-	existing := dripcel.Sale{CampaignID: "za", Cell: "0631231234", SoldAt: day}
-	batch := []dripcel.Sale{existing, {CampaignID: "za", Cell: "0821234567", SoldAt: day}}
-	for mode, want := range map[dripceltest.BatchMode]int{dripceltest.BatchPartial: 2, dripceltest.BatchAtomic: 1} {
-		srv := start(t, dripceltest.WithBatchMode(mode))
-		c := newClient(t, srv)
-		if err := c.Postback(context.Background(), existing); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.UploadSales(context.Background(), batch); !errors.Is(err, dripcel.ErrDuplicateSale) {
-			t.Errorf("mode %v: %v", mode, err)
-		}
-		if n := len(srv.Sales()); n != want {
-			t.Errorf("mode %v: %d sales stored, want %d", mode, n, want)
-		}
-	}
-}
-
 func TestMalformedRequests(t *testing.T) {
 	srv := start(t)
 	post := func(body string) int {

@@ -38,6 +38,9 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 		switch {
 		case r.err == nil:
 			outcomes[i] = accepted
+		case r.fate == dripcel.AlreadyRecorded || r.fate == dripcel.Refused:
+			// The library settled the row on an answer about it alone.
+			outcomes[i], reasons[i], _ = classOf(r.err, sales[i])
 		case stop != nil && r.batch == stopBatch:
 			// The rest of the request that stopped the upload.
 			outcomes[i], reasons[i] = failed, failure(r.err)

@@ -66,7 +66,7 @@ func runDemo(ctx context.Context, std streams, quiet bool) error {
 		return &exitError{code: exitUsage, err: err}
 	}
 
-	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: dripcel.DefaultBatchSize}
+	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: defaultBatchRows}
 	flags.client = clientFlags{baseURL: srv.URL, key: srv.Key, retries: 0}
 
 	// A sale recorded "yesterday", so that row 7 is a duplicate.

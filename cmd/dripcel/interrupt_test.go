@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dripcel-go/dripcel/dripceltest"
 )
 
 // gate is a proxy in front of a fake server that holds each request until
@@ -270,8 +272,8 @@ func TestUploadInterruptWhileReadingStdin(t *testing.T) {
 // one at a time: the upload ends as interrupted (130), not as a failure
 // (3), and the row is reported not sent.
 func TestUploadInterruptEndsRateLimitPauseWhileClassifying(t *testing.T) {
-	srv := newServer(t)
-	srv.Pass(1)          // the batch: refused, as one row's campaign is unknown
+	srv := newServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
+	srv.Pass(1)          // the batch: refused whole, as one row's campaign is unknown
 	srv.RateLimit(1, "") // the first row sent alone; no Retry-After: a 30 s pause
 	rejects := filepath.Join(t.TempDir(), "rejects.csv")
 	run := start(t, invocation{

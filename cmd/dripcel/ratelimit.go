@@ -21,6 +21,8 @@ type rowResult struct {
 	// batch names the request the sale went in, so that the rows of a
 	// failed request fail together.
 	batch int
+	// fate is the library's outcome for the sale, when it reported one.
+	fate dripcel.Fate
 }
 
 // sendPatiently uploads sales like UploadSales and returns each sale's
@@ -64,7 +66,7 @@ func (u *upload) sendPatiently(ctx context.Context, sales []dripcel.Sale) []rowR
 				}
 			}
 			for i := be.First; i <= be.Last; i++ {
-				res[idx[i]] = rowResult{err: be.Err, sent: be.Sent, batch: u.batches}
+				res[idx[i]] = rowResult{err: be.Err, sent: be.Sent || be.Fate != dripcel.NotDelivered, batch: u.batches, fate: be.Fate}
 				if limited || (!be.Sent && pause > 0) {
 					retry = append(retry, idx[i])
 				}

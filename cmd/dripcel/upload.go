@@ -16,6 +16,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultBatchRows is how many rows the command hands the library at a
+// time; the library cuts requests by size within it.
+const defaultBatchRows = 200
+
 // uploadFlags are upload's flags.
 type uploadFlags struct {
 	client   clientFlags
@@ -123,7 +127,7 @@ readable, but neither checked nor sent.
 	fl.StringVar(&f.rejects, "rejects", "", "write every row not accepted, with its row number and reason, to this file")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check and convert every row, send nothing (needs no key)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no progress (the summary is still printed)")
-	fl.IntVar(&f.batch, "batch-size", dripcel.DefaultBatchSize, "rows per request")
+	fl.IntVar(&f.batch, "batch-size", defaultBatchRows, "rows per request at most")
 	fl.IntVar(&f.fromRow, "from-row", 0, "skip the rows before this row number (to go on after a stop)")
 	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
 	return cmd

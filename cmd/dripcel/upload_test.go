@@ -300,7 +300,9 @@ func TestUploadDuplicates(t *testing.T) {
 }
 
 func TestUploadUnknownCampaign(t *testing.T) {
-	srv := newServer(t)
+	// Refused batches store nothing, so resent rows are classed exactly
+	// (see TestUploadDuplicates for the other behaviours).
+	srv := newServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
 	withEarlierSale(t, srv)
 	rejects := filepath.Join(t.TempDir(), "rejects.csv")
 	path := writeFile(t, "sales.csv", refusals+"nope,27631231234,2025-10-14,A-6\n")
@@ -324,8 +326,9 @@ func TestUploadUnknownCampaign(t *testing.T) {
 }
 
 func TestUploadRejectsInJSONFormats(t *testing.T) {
+	// Refused batches store nothing, so resent rows are classed exactly.
 	t.Run("json lines", func(t *testing.T) {
-		srv := newServer(t)
+		srv := newServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
 		withEarlierSale(t, srv)
 		rejects := filepath.Join(t.TempDir(), "rejects.jsonl")
 		path := writeFile(t, "sales.jsonl", `{"campaign_id":"c1","cell":"27631231234","soldAt":"2025-10-14"}
@@ -358,7 +361,7 @@ func TestUploadRejectsInJSONFormats(t *testing.T) {
 		wantContains(t, "stdout", r.stdout, "2 rows read, 2 valid")
 	})
 	t.Run("json array", func(t *testing.T) {
-		srv := newServer(t)
+		srv := newServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
 		rejects := filepath.Join(t.TempDir(), "rejects.json")
 		path := writeFile(t, "sales.json", `[{"campaign_id":"c1","cell":"27631231234"},{"campaign_id":"x","cell":"27821234567"},{"campaign_id":"y","cell":"27821234567","saleValue":5}]`)
 		r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)

@@ -1,56 +1,47 @@
 package wire
 
-// Query returns the postback query string for one sale: the parameters
-// sorted by name, empty optional ones left out, soldAt and saleValue in the
-// forms Dripcel documents (never RFC 3339 or exponent floats), and every
-// byte but letters, digits and "-_.~" percent-escaped, a space as %20 as in
-// Dripcel's own example rather than '+'. The API key is not among the
-// parameters: it is added by the transport below the retry layer, so that
-// no URL the retry machinery logs or wraps in an error ever holds it.
-//
-// It is written by hand rather than with a reflection-based encoder: a
-// postback is one small request, and building its query that way cost about
-// as much as the rest of the client's work on it.
+import (
+	"strings"
+
+	"github.com/google/go-querystring/query"
+)
+
+// postbackQuery is a postback's parameters, every one already in the form
+// Dripcel documents. Only strings reach go-querystring, so neither of its
+// traps can: it would write a float64 with fmt ("1e+06") and a time.Time
+// as RFC 3339, neither of which Dripcel documents.
+type postbackQuery struct {
+	CampaignID string `url:"campaign_id"`
+	Cell       string `url:"cell"`
+	ClickID    string `url:"click_id,omitempty"`
+	SaleValue  string `url:"saleValue,omitempty"`
+	SendID     string `url:"send_id,omitempty"`
+	SoldAt     string `url:"soldAt,omitempty"`
+}
+
+// Query returns the postback query string for one sale, built with
+// go-querystring as the design card names it: the parameters sorted by
+// name, empty optional ones left out, soldAt and saleValue in the forms
+// Dripcel documents (FormatSoldAt, FormatValue), and every byte but letters,
+// digits and "-_.~" percent-escaped, a space as %20 as in Dripcel's own
+// example rather than '+'. The API key is not among the parameters: it is
+// added by the transport below the retry layer, so that no URL the retry
+// machinery logs or wraps in an error ever holds it.
 func Query(f *Fields) string {
-	var buf [256]byte
-	b := buf[:0]
-	b = appendParam(b, "campaign_id", f.CampaignID)
-	b = appendParam(b, "cell", f.Cell)
-	if f.ClickID != "" {
-		b = appendParam(b, "click_id", f.ClickID)
+	v, err := query.Values(postbackQuery{
+		CampaignID: f.CampaignID,
+		Cell:       f.Cell,
+		ClickID:    f.ClickID,
+		SaleValue:  FormatValue(f.SaleValue),
+		SendID:     f.SendID,
+		SoldAt:     FormatSoldAt(f.SoldAt),
+	})
+	if err != nil {
+		// Values fails only for input that is not a struct, or for a field
+		// with an encoder of its own; this one has neither.
+		panic("wire: go-querystring refused the postback struct")
 	}
-	if f.SaleValue != nil {
-		b = append(b, "&saleValue="...)
-		b = AppendValue(b, *f.SaleValue) // digits, '.' and '-' only
-	}
-	if f.SendID != "" {
-		b = appendParam(b, "send_id", f.SendID)
-	}
-	if !f.SoldAt.IsZero() {
-		var t [len(dateTimeLayout)]byte
-		b = appendParam(b, "soldAt", string(AppendSoldAt(t[:0], f.SoldAt)))
-	}
-	return string(b)
+	// url.Values.Encode writes a space as '+', and only a space: a '+' in
+	// a value is already %2B.
+	return strings.ReplaceAll(v.Encode(), "+", "%20")
 }
-
-// appendParam appends "&name=value" (without the "&" when b is empty),
-// value escaped.
-func appendParam(b []byte, name, value string) []byte {
-	if len(b) > 0 {
-		b = append(b, '&')
-	}
-	b = append(b, name...)
-	b = append(b, '=')
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '_' || c == '.' || c == '~' {
-			b = append(b, c)
-			continue
-		}
-		b = append(b, '%', upperHex[c>>4], upperHex[c&0xF])
-	}
-	return b
-}
-
-const upperHex = "0123456789ABCDEF"

@@ -56,6 +56,30 @@ func TestFormatValue(t *testing.T) {
 	}
 }
 
+// TestQueryForms pins the query: sorted names, optional ones left out when
+// empty, saleValue never in exponent form, soldAt never RFC 3339, a space
+// as %20 and a '+' as %2B.
+func TestQueryForms(t *testing.T) {
+	v := func(f float64) *float64 { return &f }
+	for _, tc := range []struct {
+		f    Fields
+		want string
+	}{
+		{Fields{CampaignID: "c1", Cell: "27631231234"}, "campaign_id=c1&cell=27631231234"},
+		{Fields{CampaignID: "c1", Cell: "27631231234", ClickID: "k", SendID: "a b+c", SaleValue: v(1e6),
+			SoldAt: time.Date(2025, 10, 14, 9, 2, 51, 0, time.UTC)},
+			"campaign_id=c1&cell=27631231234&click_id=k&saleValue=1000000&send_id=a%20b%2Bc&soldAt=2025-10-14%2009%3A02%3A51"},
+		{Fields{CampaignID: "c1", Cell: "1", SaleValue: v(0), SoldAt: time.Date(2025, 10, 14, 0, 0, 0, 0, time.FixedZone("SAST", 7200))},
+			"campaign_id=c1&cell=1&saleValue=0&soldAt=2025-10-14"},
+		{Fields{CampaignID: "c1", Cell: "1", SaleValue: v(1e21)}, "campaign_id=c1&cell=1&saleValue=1000000000000000000000"},
+		{Fields{CampaignID: "c1", Cell: "1", SaleValue: v(0.000001)}, "campaign_id=c1&cell=1&saleValue=0.000001"},
+	} {
+		if got := Query(&tc.f); got != tc.want {
+			t.Errorf("Query(%+v)\n got %s\nwant %s", tc.f, got, tc.want)
+		}
+	}
+}
+
 func TestQueryRoundTripsHostileValues(t *testing.T) {
 	hostile := "a&b=c#d%e\nf+g ü " + strings.Repeat("z", 10<<10)
 	f := Fields{CampaignID: hostile, SendID: "s=1&key=evil", ClickID: "#frag", Cell: "+27 63"}

@@ -1,0 +1,113 @@
+package dripcel
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/dripcel-go/dripcel/internal/transport"
+	"github.com/dripcel-go/dripcel/internal/wire"
+)
+
+// verdict is what an answer says about the sales of its request. Dripcel
+// always answers with its JSON envelope; a page from a proxy, a gateway or
+// a wrong path says nothing about a sale, whatever its status.
+type verdict int
+
+const (
+	// verdictRecorded: a 2xx with {"ok": true}.
+	verdictRecorded verdict = iota + 1
+	// verdictRefused: Dripcel's envelope with "ok": false on a 2xx or a
+	// 4xx: the request's content was refused (404, 409, 400, …).
+	verdictRefused
+	// verdictForeign: not Dripcel's answer where only its answer could be
+	// a verdict: any 2xx, 3xx or content 4xx without the envelope, or with
+	// an envelope that contradicts its status.
+	verdictForeign
+	// verdictStatus: the status speaks whatever the body: 401 and 403 (the
+	// key), 408, 413 (the body's size), 429 (the budget) and 5xx.
+	verdictStatus
+)
+
+// readVerdict reads an answer's status and decoded body.
+func readVerdict(status int, reply wire.Reply) verdict {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		status == http.StatusRequestTimeout || status == http.StatusRequestEntityTooLarge ||
+		status == http.StatusTooManyRequests || status >= 500:
+		return verdictStatus
+	case !reply.Envelope:
+		return verdictForeign
+	case status >= 200 && status < 300:
+		if reply.OK {
+			return verdictRecorded
+		}
+		return verdictRefused
+	case status >= 400 && status < 500 && !reply.OK:
+		return verdictRefused
+	}
+	return verdictForeign
+}
+
+// verdict is what e says about the sales of its request. An error is never
+// a success, so Dripcel's envelope on it says "ok": false.
+func (e *APIError) verdict() verdict {
+	return readVerdict(e.StatusCode, wire.Reply{Envelope: e.FromDripcel})
+}
+
+// refusedContent reports whether err is Dripcel refusing the content of a
+// request, so that each sale of a refused batch must be asked about alone.
+func refusedContent(err error) (*APIError, bool) {
+	apiErr, ok := err.(*APIError)
+	return apiErr, ok && apiErr.verdict() == verdictRefused
+}
+
+// checkRetry is the retry layer's CheckRetry. Before the client's retry
+// policy looks at the status, it reads the body: an answer that is not
+// Dripcel's is tried again like a 5xx, since it says nothing about the sale
+// and resending is safe under Dripcel's duplicate rule. The body read is
+// kept for do, which would otherwise read it again.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	a, _ := ctx.Value(attemptsKey{}).(*attempts)
+	if a != nil {
+		a.body = nil
+	}
+	if err == nil && resp != nil {
+		raw := readReply(resp)
+		_ = resp.Body.Close()
+		resp.Body = http.NoBody
+		if a != nil {
+			a.body = raw
+		}
+		if readVerdict(resp.StatusCode, wire.Decode(raw)) == verdictForeign {
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			// A fault like a 5xx: it spends a retry, after the backoff.
+			return c.policy.Fault(tally(ctx)), nil
+		}
+	}
+	return c.decideRetry(ctx, resp, err)
+}
+
+// refuseRedirect is the inner client's CheckRedirect. Dripcel's API does not
+// redirect, and following a redirect would take an upload's body, or a
+// postback's key in its query, to another address. The 3xx is returned as
+// it came and judged an answer that is not Dripcel's.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// location is a redirect's Location for an error message: without its query,
+// fragment or user information, and with the key and the request's query
+// cut out should the server have echoed them into the path.
+func location(resp *http.Response, key, rawQuery string) string {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return ""
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "(a Location that does not parse)"
+	}
+	s, _ := transport.Scrub(transport.URL(u), key, rawQuery)
+	return wire.Excerpt([]byte(s), maxBodyExcerpt)
+}

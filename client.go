@@ -67,11 +67,11 @@ type Client struct {
 	concurrency int
 	limiter     Limiter // nil: no pacing; see pace.go
 	hold        hold    // the pause after a 429
+	policy      retry.Policy
 	bodies      transport.BodyPool
 	bodyCap     *bodyCap
 	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
-	policy      retry.Policy
 	baseString  string // base.String()
 }
 
@@ -219,11 +219,12 @@ type request struct {
 }
 
 // attempts counts the requests made for one call; the retry layer's request
-// hook fills it in. tally is what the retries spent (retrying.go).
+// hook fills it in. tally is what the retries spent (retrying.go); body is
+// the last answer's body, read by checkRetry (verdict.go).
 type attempts struct {
 	n     int
-	body  []byte // the last answer's body, read by checkRetry
 	tally retry.Tally
+	body  []byte
 }
 
 type attemptsKey struct{}

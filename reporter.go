@@ -8,12 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/dripcel-go/dripcel/internal/spool"
 	"github.com/dripcel-go/dripcel/internal/transport"
 )
 
@@ -23,39 +20,39 @@ import (
 // through the Client's UploadSales, in the order reported, and retries for
 // as long as it takes.
 //
-// A sale is settled when Dripcel accepts it, when Dripcel already has it
-// (ErrDuplicateSale: counted as delivered, not sent again), or when Dripcel
-// refuses it for its content (it is handed to WithOnRejected once). Network
-// errors, 5xx and 429 leave the sale queued and are retried with backoff,
-// honouring Retry-After. A 401 or 403 stops sending, keeps every sale
-// queued, and is reported by Flush, Close and Stats.
+// A sale leaves the queue only on Dripcel's own verdict: accepted, already
+// recorded (ErrDuplicateSale: counted as delivered, not sent again), or
+// refused for its content (handed to WithOnRejected once). Anything else
+// (network errors, 5xx, 429, an answer that is not Dripcel's) leaves the
+// sale queued, to be sent again with backoff, honouring Retry-After. A 401
+// or 403 stops sending, keeps every sale queued, and is reported by Flush,
+// Close and Stats.
 //
-// Without WithSpool, queued sales live in memory: they survive an outage of
-// any length but not the process. With it, each is on disk before Report
-// returns, and a crash or restart loses nothing.
+// Where sales wait is the Reporter's Queue. In memory (the default) they
+// survive an outage of any length but not the process. With WithSpool each
+// is on disk before Report returns, and a crash or restart loses nothing.
+// With WithQueue and package dripcelpg they wait in a PostgreSQL outbox,
+// written in the caller's own transaction, and one instance of a fleet
+// delivers them.
 //
 // A Reporter is safe for concurrent use. Close it on shutdown.
 type Reporter struct {
 	client *Client
 	cfg    reporterConfig
-	spool  *spool.Spool // nil without WithSpool
+	queue  Queue
+	kind   queueKind
 
-	// appendMu is held by the goroutine writing a group of sales to the
-	// spool, so groups are written, and queued, in the order of their IDs.
-	appendMu sync.Mutex
+	adding sync.WaitGroup // Report calls adding to the queue
 
 	mu       sync.Mutex
-	queue    []queued         // unsettled sales in memory, in report order
-	lineup   []*appendRequest // sales waiting to be written to the spool
-	spilled  int              // spooled sales not yet read into queue: IDs in (loaded, tail]
-	loaded   uint64           // highest seq ever put in queue
-	tail     uint64           // highest seq reported (or found in the spool)
-	flushing int              // Flush calls waiting: send partial batches now
-	closed   bool             // Close has begun: Report refuses
-	stopped  bool             // the sender has exited
-	halt     error            // why sending stopped (401/403), or nil
+	added    int  // sales reported since the last claim
+	flushing int  // Flush calls waiting: send partial batches now
+	closed   bool // Close has begun: Report refuses
+	stopped  bool // the sender has exited
+	halt     error
 	changed  chan struct{}
 	stats    ReporterStats
+	queued   int // the queue's length when last read
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -67,15 +64,14 @@ type Reporter struct {
 	closeErr  error
 }
 
-// queued is one sale waiting to be settled. seq orders sales: a counter in
-// memory, the spool ID with a spool.
-type queued struct {
-	seq  uint64
-	sale Sale
-	// solo marks a sale from a multi-sale batch Dripcel refused with 409 or
-	// a content error: it is sent alone, so its own fate is known.
-	solo bool
-}
+// queueKind says what Close can promise about sales left in the queue.
+type queueKind int
+
+const (
+	inMemory queueKind = iota // lost with the Reporter
+	inSpool                   // kept in a file for the next Reporter
+	outside                   // a Queue given with WithQueue, shared and durable
+)
 
 // ReporterStats is a snapshot of a Reporter's counters.
 type ReporterStats struct {
@@ -83,8 +79,9 @@ type ReporterStats struct {
 	Reported int64
 	// Resumed is how many sales were found in the spool at NewReporter.
 	Resumed int
-	// Queued is how many sales are waiting to be settled, in memory or in
-	// the spool, including those being sent.
+	// Queued is how many sales are waiting to be settled, in the queue,
+	// including those being sent. With WithQueue it counts the whole
+	// queue, whoever put them there.
 	Queued int
 	// Spooled is how many of Queued are kept in the spool file (all of them
 	// with WithSpool, none without).
@@ -100,6 +97,12 @@ type ReporterStats struct {
 	// Retries is how many times a batch was sent again after a failure that
 	// outlasted the client's own retries.
 	Retries int64
+	// NotFromDripcel is how many times sales stayed queued because the
+	// answer was not Dripcel's (ErrNotFromDripcel: a proxy's page, an empty
+	// body, a redirect), after the client's own retries.
+	NotFromDripcel int64
+	// LastNotFromDripcel is the last such answer, or nil.
+	LastNotFromDripcel error
 	// Damaged is how many spooled sales could not be read back because the
 	// file was damaged on disk after NewReporter checked it. They are not
 	// sent and not counted in Queued; they stay in the file, which the next
@@ -119,10 +122,11 @@ var (
 	// stopped sending first: Flush then returns that error).
 	ErrReporterClosed = errors.New("dripcel: the reporter is closed")
 
-	// ErrQueueFull: Report's context ended while the in-memory queue was
-	// full (no spool to spill to), so the sale was not queued. The error
-	// also matches the context's error. The caller still holds the sale:
-	// send it with Postback, or keep it for later.
+	// ErrQueueFull: the in-memory queue was full, so Report did not queue
+	// the sale. Report returns it at once, or, with WithWaitWhenFull, when
+	// its context ends first (the error then also matches the context's
+	// error). The caller still holds the sale: send it with Postback, or
+	// keep it for later.
 	ErrQueueFull = errors.New("dripcel: the reporter's queue is full")
 )
 
@@ -148,7 +152,7 @@ func (e *reporterError) Unwrap() error        { return e.cause }
 // NewReporter starts a Reporter that sends through c. With WithSpool it
 // opens (or creates) the spool file and queues the sales found there ahead
 // of any new ones; it fails if the file is not a spool, is damaged or is in
-// use. Close the Reporter to stop its goroutine and release the file.
+// use. Close the Reporter to stop its goroutine and release the queue.
 func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 	if c == nil {
 		return nil, errors.New("dripcel: NewReporter: nil *Client")
@@ -161,6 +165,9 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 		if err := opt(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.spoolPath != "" && cfg.queue != nil {
+		return nil, errors.New("dripcel: NewReporter: WithSpool and WithQueue both given; choose one")
 	}
 	if cfg.maxBatch == 0 {
 		// The client cuts requests by size; a batch of many requests'
@@ -175,29 +182,34 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	r.sendCtx, r.cancel = context.WithCancel(context.Background())
-	if cfg.spoolPath != "" {
-		sp, err := spool.Open(cfg.spoolPath)
+	switch {
+	case cfg.queue != nil:
+		r.queue, r.kind = cfg.queue, outside
+	case cfg.spoolPath != "":
+		q, err := openSpoolQueue(cfg.spoolPath, c.logger)
 		if err != nil {
-			r.cancel()
 			return nil, fmt.Errorf("dripcel: NewReporter: %w", err)
 		}
-		r.spool = sp
-		if err := r.resume(); err != nil {
-			r.cancel()
-			_ = sp.Close()
-			return nil, fmt.Errorf("dripcel: NewReporter: %w", err)
-		}
+		r.queue, r.kind = q, inSpool
+		r.stats.Resumed = q.resumed
+	default:
+		r.queue, r.kind = newMemoryQueue(cfg.queueSize), inMemory
 	}
+	r.sendCtx, r.cancel = context.WithCancel(context.Background())
+	r.readLen(context.Background())
 	go r.run()
 	return r, nil
 }
 
 // Report validates s (with the rules and errors of UploadSales) and queues
-// it for sending. It does no network I/O. With WithSpool it returns once s
-// is on disk. When the in-memory queue is full it writes to the spool only
-// (with WithSpool) or waits for room until ctx ends, and then returns an
-// error saying the sale was not queued. ctx is used only for that wait.
+// it for sending. It does no network I/O and never waits on Dripcel:
+//   - in memory, when the queue is full it returns ErrQueueFull at once
+//     (or, with WithWaitWhenFull, waits for room until ctx ends);
+//   - with WithSpool it returns once s is on disk, or when ctx ends first
+//     (the write may then still complete: reporting s again is safe, as
+//     Dripcel refuses a sale it already has);
+//   - with WithQueue it returns once the Queue has kept s, or when ctx
+//     ends.
 //
 // A zero SoldAt is set to the time of the call, in the local time zone, so
 // that a sale sent late, or sent again after a crash, keeps its date (and so
@@ -206,46 +218,33 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 // A sale for which Report returned nil is never dropped: it is settled (see
 // Reporter), or still queued when Close returns an error that counts it.
 func (r *Reporter) Report(ctx context.Context, s Sale) error {
-	if err := r.client.validate(&s, -1); err != nil {
+	if err := r.client.Validate(s); err != nil {
 		return err
 	}
-	if s.SaleValue != nil { // the caller may reuse what it points to
-		v := *s.SaleValue
-		s.SaleValue = &v
-	}
-	if s.SoldAt.IsZero() {
-		// Dripcel would take the time it receives the sale, which may be
-		// another day after an outage: the sale would then escape its
-		// duplicate check (cell, campaign, date) if it is ever sent again.
-		s.SoldAt = time.Now().Round(0)
-	}
-	if r.spool != nil {
-		return r.reportDurable(s)
-	}
-	return r.reportMemory(ctx, s)
-}
-
-func (r *Reporter) reportMemory(ctx context.Context, s Sale) error {
+	s = prepared(s)
 	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return errReportClosed
+	}
+	r.adding.Add(1)
+	r.mu.Unlock()
+	defer r.adding.Done()
+
 	for {
-		if r.closed {
-			r.mu.Unlock()
+		err := r.queue.Add(ctx, []Sale{s})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrQueueFull) || !r.cfg.waitWhenFull {
+			return err
+		}
+		r.mu.Lock()
+		changed, closed := r.changed, r.closed
+		r.mu.Unlock()
+		if closed {
 			return errReportClosed
 		}
-		if len(r.queue) < r.cfg.queueSize {
-			r.tail++
-			r.loaded = r.tail
-			r.queue = append(r.queue, queued{seq: r.tail, sale: s})
-			r.stats.Reported++
-			full := len(r.queue) >= r.batchLimit()
-			r.mu.Unlock()
-			if full {
-				r.poke()
-			}
-			return nil
-		}
-		changed := r.changed
-		r.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
@@ -256,12 +255,43 @@ func (r *Reporter) reportMemory(ctx context.Context, s Sale) error {
 				cause: ctx.Err(),
 			}
 		}
-		r.mu.Lock()
 	}
+	r.mu.Lock()
+	r.stats.Reported++
+	r.added++
+	full := r.added >= r.batchLimit()
+	r.mu.Unlock()
+	if full {
+		r.poke()
+	}
+	return nil
 }
 
-// batchLimit is how many sales make a full batch. Caller holds mu.
-func (r *Reporter) batchLimit() int { return min(r.cfg.maxBatch, r.cfg.queueSize) }
+// prepared returns s as a Queue keeps it: SaleValue copied (the caller may
+// reuse what it points to) and a zero SoldAt set to now, so that a sale sent
+// late, or again, keeps its date and so Dripcel's duplicate check.
+// dripcelpg does the same for the sales it enqueues.
+func prepared(s Sale) Sale {
+	if s.SaleValue != nil {
+		v := *s.SaleValue
+		s.SaleValue = &v
+	}
+	if s.SoldAt.IsZero() {
+		// Dripcel would take the time it receives the sale, which may be
+		// another day after an outage: the sale would then escape its
+		// duplicate check (cell, campaign, date) if it is ever sent again.
+		s.SoldAt = time.Now().Round(0)
+	}
+	return s
+}
+
+// batchLimit is how many sales make a full batch.
+func (r *Reporter) batchLimit() int {
+	if r.kind == inMemory {
+		return min(r.cfg.maxBatch, r.cfg.queueSize)
+	}
+	return r.cfg.maxBatch
+}
 
 // poke wakes the sender without blocking.
 func (r *Reporter) poke() {
@@ -277,30 +307,18 @@ func (r *Reporter) broadcast() {
 	r.changed = make(chan struct{})
 }
 
-// pending is how many sales are unsettled. Caller holds mu.
-func (r *Reporter) pending() int { return len(r.queue) + r.spilled }
-
-// settledUpTo reports whether every sale with seq <= target is settled.
-// Caller holds mu. The queue is in seq order and spilled sales come after
-// it, so only its head matters.
-func (r *Reporter) settledUpTo(target uint64) bool {
-	if len(r.queue) > 0 {
-		return r.queue[0].seq > target
-	}
-	if r.spilled > 0 {
-		return r.loaded >= target
-	}
-	return true
-}
-
 // Flush sends what is queued without waiting for batches to fill, and
-// waits until every sale reported before the call is settled. It returns
+// waits until every sale queued before the call is settled. It returns
 // early with an error if ctx ends (counting the sales still queued), if
 // sending stopped on a 401 or 403 (matching ErrUnauthorized), or if the
-// Reporter is closed.
+// Reporter is closed. With WithQueue it waits for the sales in the shared
+// queue, which another instance may be delivering.
 func (r *Reporter) Flush(ctx context.Context) error {
+	mark, err := r.queue.Mark(ctx)
+	if err != nil {
+		return fmt.Errorf("dripcel: flush: %w", err)
+	}
 	r.mu.Lock()
-	target := r.tail
 	r.flushing++
 	r.mu.Unlock()
 	r.poke()
@@ -309,84 +327,118 @@ func (r *Reporter) Flush(ctx context.Context) error {
 		r.flushing--
 		r.mu.Unlock()
 	}()
-	return r.waitSettled(ctx, target, "flush")
+	return r.waitSettled(ctx, mark, "flush")
 }
 
-// waitSettled waits until every sale with seq <= target is settled.
-func (r *Reporter) waitSettled(ctx context.Context, target uint64, op string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// waitSettled waits until no sale with an ID at most mark is queued.
+func (r *Reporter) waitSettled(ctx context.Context, mark uint64, op string) error {
+	// A shared queue changes without this Reporter knowing: look again
+	// now and then.
+	var poll <-chan time.Time
+	if r.kind == outside {
+		t := time.NewTicker(min(r.cfg.interval, 250*time.Millisecond))
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
-		switch {
-		case r.settledUpTo(target):
+		if mark == 0 {
 			return nil
-		case r.halt != nil:
-			return fmt.Errorf("dripcel: %s: %d sales remain queued: sending stopped: %w", op, r.pending(), r.halt)
-		case r.stopped:
+		}
+		holds, err := r.queue.Holds(ctx, mark)
+		if err == nil && !holds {
+			return nil
+		}
+		r.mu.Lock()
+		halt, stopped, changed := r.halt, r.stopped, r.changed
+		r.mu.Unlock()
+		switch {
+		case halt != nil:
+			return fmt.Errorf("dripcel: %s: %d sales remain queued: sending stopped: %w", op, r.readLen(ctx), halt)
+		case stopped:
 			return &reporterError{
-				msg: fmt.Sprintf("dripcel: %s: the reporter is closed; %d sales remain queued", op, r.pending()),
+				msg: fmt.Sprintf("dripcel: %s: the reporter is closed; %d sales remain queued", op, r.readLen(ctx)),
 				is:  ErrReporterClosed,
 			}
 		}
-		changed := r.changed
-		r.mu.Unlock()
 		select {
 		case <-changed:
-			r.mu.Lock()
+		case <-poll:
 		case <-ctx.Done():
-			r.mu.Lock()
-			if r.settledUpTo(target) {
+			if holds, err := r.queue.Holds(context.WithoutCancel(ctx), mark); err == nil && !holds {
 				return nil
 			}
-			return fmt.Errorf("dripcel: %s: %d sales remain queued: %w", op, r.pending(), ctx.Err())
+			return fmt.Errorf("dripcel: %s: %d sales remain queued: %w", op, r.readLen(context.WithoutCancel(ctx)), ctx.Err())
 		}
 	}
 }
 
+// readLen reads the queue's length, keeping the last one read when the
+// queue cannot say.
+func (r *Reporter) readLen(ctx context.Context) int {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	n, err := r.queue.Len(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil {
+		r.queued = n
+	}
+	return r.queued
+}
+
 // Close stops taking sales, sends what is queued, and waits until it is
 // settled or ctx ends. Then it stops the sending goroutine (abandoning a
-// request in flight) and releases the spool, which a new Reporter may open
-// at once, even when ctx has already ended.
+// request in flight) and closes the queue (a spool is released, and a new
+// Reporter may open it at once, even when ctx has already ended).
+//
+// With WithQueue, Close does not wait for the queue to empty: it is shared
+// and durable, and another instance (or the next start) delivers the rest.
 //
 // It returns nil when every sale was settled (and, with a spool, none was
-// found damaged: see ReporterStats.Damaged). Otherwise the error counts
-// the sales that remain queued and says where: kept in the spool for the
-// next Reporter, or, without a spool, lost with this one. It matches
-// ctx.Err() or ErrUnauthorized, whichever cut delivery short. Report after
-// Close returns an error; Close after Close returns the first result.
+// found damaged: see ReporterStats.Damaged), or with WithQueue unless
+// sending had stopped. Otherwise the error counts the sales that remain
+// queued and says where: kept in the spool for the next Reporter, or,
+// without one, lost with this one. It matches ctx.Err() or
+// ErrUnauthorized, whichever cut delivery short. Report after Close returns
+// an error; Close after Close returns the first result.
 func (r *Reporter) Close(ctx context.Context) error {
-	r.closeOnce.Do(func() { r.closeErr = r.shutdown(ctx, true) })
+	r.closeOnce.Do(func() { r.closeErr = r.shutdown(ctx, r.kind != outside) })
 	return r.closeErr
 }
 
 // shutdown stops intake, drains if asked (until ctx ends), stops the
-// sender and releases the spool.
+// sender and closes the queue.
 func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
-	r.appendMu.Lock() // no spool append is under way once closed is set
 	r.mu.Lock()
 	r.closed = true
-	target := r.tail
 	r.broadcast() // Reports waiting for room give up
 	r.mu.Unlock()
-	r.appendMu.Unlock()
+	r.adding.Wait()
 
 	var cause error
 	if drain {
 		r.poke()
-		cause = r.waitSettled(ctx, target, "close")
+		mark, err := r.queue.Mark(ctx)
+		if err == nil {
+			cause = r.waitSettled(ctx, mark, "close")
+		}
 	}
 	r.cancel()
 	close(r.stop)
 	<-r.done
 
-	var spoolErr error
-	if r.spool != nil {
-		spoolErr = r.spool.Close()
+	left := r.readLen(context.WithoutCancel(ctx))
+	var damaged int64
+	var path string
+	if sq, ok := r.queue.(*spoolQueue); ok {
+		damaged, path = sq.damagedCount(), sq.sp.Path()
 	}
+	queueErr := r.queue.Close()
 	r.mu.Lock()
 	r.stopped = true
+	r.stats.Damaged = damaged
 	r.broadcast()
-	left, halt, damaged := r.pending(), r.halt, r.stats.Damaged
+	halt := r.halt
 	r.mu.Unlock()
 
 	if damaged > 0 {
@@ -396,14 +448,14 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 		if damaged == 1 {
 			what, were = "1 spooled sale", "was"
 		}
-		spoolErr = errors.Join(spoolErr, fmt.Errorf(
+		queueErr = errors.Join(queueErr, fmt.Errorf(
 			"%s could not be read back (the file was damaged on disk) and %s not sent; "+
 				"the file %s still holds them, and a new Reporter will refuse it until it is repaired or moved aside",
-			what, were, r.spool.Path()))
+			what, were, path))
 	}
-	if left == 0 {
-		if spoolErr != nil {
-			return fmt.Errorf("dripcel: close: %w", spoolErr)
+	if left == 0 || (r.kind == outside && halt == nil) {
+		if queueErr != nil {
+			return fmt.Errorf("dripcel: close: %w", queueErr)
 		}
 		return nil
 	}
@@ -415,16 +467,19 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	case cause == nil:
 		cause = errors.New("delivery did not finish")
 	}
-	if r.spool != nil {
+	switch r.kind {
+	case inSpool:
 		return fmt.Errorf("dripcel: close: %d sales remain queued, all %d kept in the spool %s for the next Reporter: %w",
-			left, left, r.spool.Path(), errors.Join(cause, spoolErr))
+			left, left, path, errors.Join(cause, queueErr))
+	case outside:
+		return fmt.Errorf("dripcel: close: %d sales remain queued, kept in %v: %w", left, r.queue, errors.Join(cause, queueErr))
 	}
 	return fmt.Errorf("dripcel: close: %d sales remain queued and are lost with this Reporter (no spool): %w",
 		left, cause)
 }
 
 // abandon stops the Reporter as a crash would: no draining, nothing sent
-// after it returns, the spool file released as the operating system would
+// after it returns, the queue released as the operating system would
 // release it. For tests of recovery.
 func (r *Reporter) abandon() {
 	r.closeOnce.Do(func() {
@@ -433,13 +488,23 @@ func (r *Reporter) abandon() {
 	})
 }
 
-// Stats returns a snapshot of the Reporter's counters.
+// Stats returns a snapshot of the Reporter's counters. With WithQueue,
+// Queued is read from the queue, which may take a moment (at most 2 s).
 func (r *Reporter) Stats() ReporterStats {
+	r.mu.Lock()
+	stopped := r.stopped
+	r.mu.Unlock()
+	if !stopped {
+		r.readLen(context.Background())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.stats
-	st.Queued = r.pending()
-	if r.spool != nil {
+	st.Queued = r.queued
+	if sq, ok := r.queue.(*spoolQueue); ok {
+		if !stopped {
+			st.Damaged = sq.damagedCount()
+		}
 		st.Spooled = st.Queued
 	}
 	st.Err = r.halt
@@ -448,10 +513,13 @@ func (r *Reporter) Stats() ReporterStats {
 
 // String describes the Reporter without its client's key.
 func (r *Reporter) String() string {
-	if r.spool != nil {
-		return fmt.Sprintf("dripcel.Reporter{BaseURL: %q, Spool: %q}", transport.URL(r.client.base), r.spool.Path())
+	switch q := r.queue.(type) {
+	case *spoolQueue:
+		return fmt.Sprintf("dripcel.Reporter{BaseURL: %q, Spool: %q}", transport.URL(r.client.base), q.sp.Path())
+	case *memoryQueue:
+		return fmt.Sprintf("dripcel.Reporter{BaseURL: %q}", transport.URL(r.client.base))
 	}
-	return fmt.Sprintf("dripcel.Reporter{BaseURL: %q}", transport.URL(r.client.base))
+	return fmt.Sprintf("dripcel.Reporter{BaseURL: %q, Queue: %q}", transport.URL(r.client.base), fmt.Sprint(r.queue))
 }
 
 // GoString is String, so %#v does not print the key either.
@@ -460,8 +528,8 @@ func (r *Reporter) GoString() string { return r.String() }
 // Format prints String for every verb, so no fmt verb can reach the key.
 func (r *Reporter) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, r.String()) }
 
-// run is the sending goroutine: it sends a batch when one is full, when the
-// flush interval passes, when Flush or Close asks, and after a backoff.
+// run is the sending goroutine: it claims a batch when one is full, when
+// the flush interval passes, when Flush or Close asks, and after a backoff.
 func (r *Reporter) run() {
 	defer close(r.done)
 	tick := time.NewTicker(r.cfg.interval)
@@ -469,7 +537,7 @@ func (r *Reporter) run() {
 	var (
 		retry    *time.Timer
 		retryC   <-chan time.Time
-		due      bool
+		due      = true // a durable queue may hold sales from before
 		failures int
 	)
 	defer func() {
@@ -478,18 +546,16 @@ func (r *Reporter) run() {
 		}
 	}()
 	for {
-		if retryC == nil {
-			r.refill()
-			if batch := r.take(due); len(batch) > 0 {
-				wait := r.deliver(batch, &failures)
-				if r.sendCtx.Err() != nil {
-					return
-				}
-				if wait > 0 {
-					retry = time.NewTimer(wait)
-					retryC = retry.C
-				}
-				continue
+		if retryC == nil && r.ready(due) {
+			n, wait := r.deliver(&failures)
+			if r.sendCtx.Err() != nil {
+				return
+			}
+			if wait > 0 {
+				retry = time.NewTimer(wait)
+				retryC = retry.C
+			} else if n >= r.batchLimit() {
+				continue // a backlog: the next batch is full too
 			}
 			due = false
 		}
@@ -505,123 +571,107 @@ func (r *Reporter) run() {
 	}
 }
 
-// take returns the next batch to send, or nil when there is none to send
-// yet. A batch is the head of the queue: one solo sale, or up to the batch
-// limit of others.
-func (r *Reporter) take(due bool) []queued {
+// ready reports whether to claim a batch now.
+func (r *Reporter) ready(due bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.halt != nil || len(r.queue) == 0 {
-		return nil
-	}
-	limit := r.batchLimit()
-	urgent := due || r.flushing > 0 || r.closed || r.spilled > 0 || r.queue[0].solo
-	if !urgent && len(r.queue) < limit {
-		return nil
-	}
-	if r.queue[0].solo {
-		return slices.Clone(r.queue[:1])
-	}
-	n := 0
-	for n < len(r.queue) && n < limit && !r.queue[n].solo {
-		n++
-	}
-	return slices.Clone(r.queue[:n])
+	return r.halt == nil && (due || r.flushing > 0 || r.closed || r.added >= r.batchLimit())
 }
 
-// fate is what became of one sale of a batch.
-type fate struct {
-	kind       fateKind
-	err        error
-	retryAfter time.Duration
-}
-
-type fateKind int
-
-const (
-	accepted  fateKind = iota
-	duplicate          // Dripcel already had it: delivered
-	rejected           // refused for its content: to OnRejected
-	split              // refused in a multi-sale batch: resend alone
-	retryable          // not settled: send again after a backoff
-	halted             // 401/403: keep, stop sending
-)
-
-// deliver sends one batch and settles what it can. It returns how long to
-// wait before sending again, 0 for no wait.
-func (r *Reporter) deliver(batch []queued, failures *int) time.Duration {
+// deliver claims one batch, sends it, and settles what Dripcel gave a
+// verdict on. It returns how many sales it claimed and how long to wait
+// before sending again, 0 for no wait.
+func (r *Reporter) deliver(failures *int) (int, time.Duration) {
+	r.mu.Lock()
+	r.added = 0
+	r.mu.Unlock()
+	batch, err := r.queue.Claim(r.sendCtx, r.batchLimit())
+	if err != nil {
+		if r.sendCtx.Err() != nil {
+			return 0, 0
+		}
+		*failures++
+		wait := r.backoff(*failures, 0)
+		r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: reading the queue",
+			slog.Duration("wait", wait), slog.String("error", err.Error()))
+		return 0, wait
+	}
+	if len(batch) == 0 {
+		return 0, 0
+	}
 	sales := make([]Sale, len(batch))
 	for i := range batch {
-		sales[i] = batch[i].sale
+		sales[i] = batch[i].Sale
 	}
-	err := r.client.UploadSales(r.sendCtx, sales)
-	fates := judge(len(batch), err)
+	outs := r.outcomes(r.sendCtx, sales)
 
 	var (
-		settledIDs []uint64
+		verdicts   []Verdict
+		kept       []QueuedSale
+		cause      error
 		retryAfter time.Duration
-		retry      bool
-		progress   bool
 		haltErr    error
+		foreign    error
 		sent, dups int64
 		rejects    int64
 	)
-	for i, f := range fates {
-		switch f.kind {
-		case accepted, duplicate, rejected:
-			progress = true
-			settledIDs = append(settledIDs, batch[i].seq)
-			switch f.kind {
-			case accepted:
+	for i, o := range outs {
+		if o.Fate.Settled() {
+			verdicts = append(verdicts, Verdict{QueuedSale: batch[i], Outcome: o})
+			switch o.Fate {
+			case Recorded:
 				sent++
-			case duplicate:
+			case AlreadyRecorded:
 				dups++
-			case rejected:
+			case Refused:
 				rejects++
-				r.rejectSale(batch[i].sale, f.err)
+				r.rejectSale(batch[i].Sale, o.Err)
 			}
-		case split:
-			progress = true
-		case retryable:
-			retry = true
-			retryAfter = max(retryAfter, f.retryAfter)
-		case halted:
-			haltErr = f.err
+			continue
+		}
+		kept = append(kept, batch[i])
+		cause = o.Err
+		var apiErr *APIError
+		switch {
+		case errors.Is(o.Err, ErrUnauthorized):
+			haltErr = o.Err
+		case errors.Is(o.Err, ErrNotFromDripcel):
+			foreign = o.Err
+		}
+		if errors.As(o.Err, &apiErr) {
+			retryAfter = max(retryAfter, apiErr.RetryAfter)
 		}
 	}
-	if r.spool != nil && len(settledIDs) > 0 {
-		if err := r.spool.Delete(settledIDs); err != nil {
-			// They would be sent again by the next Reporter and answered
-			// as duplicates: nothing is lost.
-			r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: could not remove settled sales from the spool",
+	// The verdicts are Dripcel's: record them even when Close has
+	// cancelled sending.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(r.sendCtx), 30*time.Second)
+	defer cancel()
+	if err := r.queue.Settle(rec, verdicts); err != nil {
+		// Sent again later, they are answered as duplicates (or refused
+		// again): nothing is lost.
+		r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: could not remove settled sales from the queue",
+			slog.String("error", err.Error()))
+	}
+	if len(kept) > 0 {
+		if err := r.queue.Keep(rec, kept, cause); err != nil {
+			r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: could not put unsettled sales back in the queue",
 				slog.String("error", err.Error()))
 		}
 	}
 
 	r.mu.Lock()
-	kept := 0
-	for i, f := range fates {
-		switch f.kind {
-		case split, retryable, halted:
-			q := batch[i]
-			q.solo = q.solo || f.kind == split
-			batch[kept] = q
-			kept++
-		}
-	}
-	// The batch is the head of the queue: only this goroutine removes
-	// from it, and Report only appends.
-	start := len(batch) - kept
-	copy(r.queue[start:len(batch)], batch[:kept])
-	clear(r.queue[:start])
-	r.queue = r.queue[start:]
 	r.stats.Sent += sent
 	r.stats.Duplicates += dups
 	r.stats.Rejected += rejects
+	if foreign != nil {
+		r.stats.NotFromDripcel++
+		r.stats.LastNotFromDripcel = foreign
+	}
 	if haltErr != nil && r.halt == nil && r.sendCtx.Err() == nil {
 		r.halt = haltErr
 	}
-	if retry && r.sendCtx.Err() == nil {
+	retry := len(kept) > 0 && haltErr == nil && r.sendCtx.Err() == nil
+	if retry {
 		r.stats.Retries++
 	}
 	r.broadcast()
@@ -630,92 +680,88 @@ func (r *Reporter) deliver(batch []queued, failures *int) time.Duration {
 	switch {
 	case haltErr != nil:
 		r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: sending stopped",
-			slog.Int("queued", r.Stats().Queued), slog.String("error", haltErr.Error()))
-		return 0
+			slog.Int("queued", r.readLen(r.sendCtx)), slog.String("error", haltErr.Error()))
+		return len(batch), 0
 	case retry:
-		if progress {
+		if len(verdicts) > 0 {
 			*failures = 0
 		}
 		*failures++
 		wait := r.backoff(*failures, retryAfter)
-		r.client.logger.LogAttrs(r.sendCtx, slog.LevelInfo, "dripcel: reporter: will send again",
-			slog.Duration("wait", wait), slog.String("error", err.Error()))
-		return wait
+		attrs := []slog.Attr{slog.Int("kept", len(kept)), slog.Duration("wait", wait), slog.String("error", cause.Error())}
+		msg := "dripcel: reporter: will send again"
+		if foreign != nil {
+			msg = "dripcel: reporter: the answer was not from Dripcel; the sales stay queued"
+		}
+		r.client.logger.LogAttrs(r.sendCtx, slog.LevelInfo, msg, attrs...)
+		return len(batch), wait
 	}
 	*failures = 0
-	return 0
+	return len(batch), 0
+}
+
+// outcomes sends sales and returns the outcome of each. A sale the client
+// will not send (invalid under its checks: a Queue shared by a fleet may
+// hold sales another instance's client let through) can never have
+// Dripcel's verdict; it is refused with its ValidationError rather than
+// left at the head of the queue for ever.
+func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
+	outs := make([]Outcome, len(sales))
+	var valid []Sale
+	var at []int
+	for i, s := range sales {
+		if err := r.client.Validate(s); err != nil {
+			outs[i] = Outcome{Fate: Refused, Err: err}
+			continue
+		}
+		valid = append(valid, s)
+		at = append(at, i)
+	}
+	if len(valid) == 0 {
+		return outs
+	}
+	for j, o := range r.send(ctx, valid) {
+		outs[at[j]] = o
+	}
+	return outs
+}
+
+// send uploads sales and returns each one's outcome, as UploadSales
+// reports it: Dripcel's own verdict, or NotDelivered with the cause.
+func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
+	err := r.client.UploadSales(ctx, sales)
+	outs := make([]Outcome, len(sales))
+	var ue *UploadError
+	switch {
+	case err == nil:
+		for i := range outs {
+			outs[i] = Outcome{Fate: Recorded}
+		}
+	case errors.As(err, &ue):
+		for i, o := range ue.Outcomes() {
+			if i < len(outs) {
+				outs[i] = o
+			}
+		}
+	default:
+		// Not an upload's own error: nothing was sent, so no verdict.
+		for i := range outs {
+			outs[i] = Outcome{Fate: NotDelivered, Err: err}
+		}
+	}
+	return outs
 }
 
 // rejectSale hands a refused sale to OnRejected, and logs it.
 func (r *Reporter) rejectSale(s Sale, err error) {
-	r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: sale rejected",
-		slog.String("campaign_id", s.CampaignID), slog.String("error", err.Error()))
+	attrs := []slog.Attr{slog.String("campaign_id", s.CampaignID), slog.String("error", err.Error())}
+	if s.Ref != "" {
+		attrs = append(attrs, slog.String("ref", s.Ref))
+	}
+	r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: sale rejected", attrs...)
 	if r.cfg.onRejected != nil {
 		r.cfg.onRejected(s, err)
 	}
-}
-
-// judge decides the fate of each of n sales sent in one UploadSales call
-// that returned err.
-func judge(n int, err error) []fate {
-	fates := make([]fate, n)
-	if err == nil {
-		return fates
-	}
-	var upErr *UploadError
-	if !errors.As(err, &upErr) {
-		f := classify(err, true, n)
-		for i := range fates {
-			fates[i] = f
-		}
-		return fates
-	}
-	for _, be := range upErr.Batches {
-		f := classify(be.Err, be.Sent, be.Last-be.First+1)
-		for i := be.First; i <= be.Last && i < n; i++ {
-			fates[i] = f
-		}
-	}
-	return fates
-}
-
-// classify decides the fate of the n sales of one request that failed with
-// err. A refusal of a multi-sale request is split, because Dripcel does not
-// say whether it refused the whole batch or stored the rest: sent alone,
-// each sale gets an answer of its own, and one already stored comes back as
-// a duplicate.
-func classify(err error, sent bool, n int) fate {
-	if !sent {
-		return fate{kind: retryable, err: err}
-	}
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) {
-		if errors.Is(err, ErrInvalidSale) {
-			return content(err, n)
-		}
-		return fate{kind: retryable, err: err} // network, timeout, context
-	}
-	code := apiErr.StatusCode
-	switch {
-	case errors.Is(apiErr, ErrDuplicateSale):
-		if n > 1 {
-			return fate{kind: split, err: err}
-		}
-		return fate{kind: duplicate, err: err}
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fate{kind: halted, err: err}
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return fate{kind: retryable, err: err, retryAfter: apiErr.RetryAfter}
-	}
-	return content(err, n)
-}
-
-// content is the fate of sales refused for what they hold.
-func content(err error, n int) fate {
-	if n > 1 {
-		return fate{kind: split, err: err}
-	}
-	return fate{kind: rejected, err: err}
 }
 
 // backoff is the wait before sending again after the given number of

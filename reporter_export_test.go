@@ -4,3 +4,7 @@ package dripcel
 // released as the operating system would release it), for tests of
 // recovery.
 func AbandonReporter(r *Reporter) { r.abandon() }
+
+// StallSpool makes r's spool run hook before writing each group of sales,
+// as a disk that stalls would.
+func StallSpool(r *Reporter, hook func()) { r.queue.(*spoolQueue).beforeAppend = hook }

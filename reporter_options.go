@@ -20,11 +20,13 @@ const (
 type ReporterOption func(*reporterConfig) error
 
 type reporterConfig struct {
-	spoolPath  string
-	interval   time.Duration
-	maxBatch   int // 0: the client's batch size
-	queueSize  int
-	onRejected func(Sale, error)
+	spoolPath    string
+	queue        Queue
+	interval     time.Duration
+	maxBatch     int // 0: the client's batch size
+	queueSize    int
+	waitWhenFull bool
+	onRejected   func(Sale, error)
 }
 
 // WithSpool keeps every reported sale in the file at path (created if
@@ -67,9 +69,10 @@ func WithMaxBatch(n int) ReporterOption {
 	}
 }
 
-// WithQueueSize bounds how many unsettled sales are held in memory. Default
-// 10000. When it is full, Report writes to the spool only (with WithSpool)
-// or waits for room (without).
+// WithQueueSize bounds how many unsettled sales the in-memory queue holds.
+// Default 10000. When it is full, Report returns ErrQueueFull at once (see
+// WithWaitWhenFull). It does not apply with WithSpool or WithQueue, whose
+// sales wait on disk.
 func WithQueueSize(n int) ReporterOption {
 	return func(c *reporterConfig) error {
 		if n < 1 {
@@ -80,9 +83,40 @@ func WithQueueSize(n int) ReporterOption {
 	}
 }
 
+// WithWaitWhenFull makes Report wait for room, until its context ends,
+// when the in-memory queue is full, instead of returning ErrQueueFull at
+// once. Only for callers whose context has a deadline they can afford: a
+// checkout handler's context usually has none.
+func WithWaitWhenFull() ReporterOption {
+	return func(c *reporterConfig) error {
+		c.waitWhenFull = true
+		return nil
+	}
+}
+
+// WithQueue makes the Reporter keep its sales in q instead of memory: a
+// Queue of your own, or the PostgreSQL outbox of package dripcelpg, into
+// which many instances of a service write sales in their own transactions
+// and from which one of them at a time delivers. The Reporter closes q in
+// Close. It cannot be combined with WithSpool.
+func WithQueue(q Queue) ReporterOption {
+	return func(c *reporterConfig) error {
+		if q == nil {
+			return errors.New("dripcel: WithQueue: nil Queue")
+		}
+		c.queue = q
+		return nil
+	}
+}
+
 // WithOnRejected sets f to be called once for each sale Dripcel refuses
 // for its content (unknown campaign, malformed sale, any other 4xx but 401,
-// 403, 408, 409 and 429), with the refusal. Such sales are not retried.
+// 403, 408, 409 and 429, in Dripcel's own answer), with the refusal. The
+// sale carries its Ref, so the refusal can be traced to its order. Such
+// sales are not retried. f is also called, with a *ValidationError, for a
+// sale found in a shared Queue that this Reporter's client will not send
+// (another instance's client, with other checks, enqueued it): it could
+// never get Dripcel's verdict, and would block the sales behind it.
 // f runs on the Reporter's sending goroutine: it must return promptly and
 // must not call Flush or Close, nor Report, which may wait for room in the
 // queue that only this goroutine can make. After a crash, a sale whose

@@ -1,11 +1,16 @@
 package dripcel
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"sync"
 	"time"
+
+	"github.com/dripcel-go/dripcel/internal/spool"
 )
 
 // spoolRecordVersion is the first byte of every spool record, so that a
@@ -15,7 +20,8 @@ const spoolRecordVersion = 1
 // spoolRecord is a Sale as kept in the spool, converted to and from Sale so
 // that a field added to Sale fails to compile here until the spool format
 // says how to keep it. SoldAt keeps its UTC offset, so the wall clock sent
-// to Dripcel after a restart is the one reported.
+// to Dripcel after a restart is the one reported. Ref is new in the same
+// version: older records read back with an empty Ref.
 type spoolRecord struct {
 	CampaignID string    `json:"c"`
 	SendID     string    `json:"s,omitempty"`
@@ -23,6 +29,7 @@ type spoolRecord struct {
 	Cell       string    `json:"l"`
 	SoldAt     time.Time `json:"t,omitzero"`
 	SaleValue  *float64  `json:"v,omitempty"`
+	Ref        string    `json:"r,omitempty"`
 }
 
 func encodeSale(s *Sale) ([]byte, error) {
@@ -44,97 +51,70 @@ func decodeSale(data []byte) (Sale, error) {
 	return Sale(rec), nil
 }
 
-// appendRequest is one sale waiting to be written to the spool.
+// spoolQueue is the Queue of WithSpool: the bbolt spool file, read from
+// disk as sales are claimed, so memory holds one batch however many wait.
+type spoolQueue struct {
+	sp     *spool.Spool
+	logger *slog.Logger
+
+	// Appends are made by one writer goroutine, in groups: while it waits
+	// for the disk, Reports line up on appends, and the next group is
+	// written in one transaction, so a busy checkout pays for one fsync per
+	// group rather than one per sale. A Report waits for its group or its
+	// context, whichever ends first.
+	appends chan *appendRequest
+	stop    chan struct{}
+	done    chan struct{}
+	// beforeAppend, when set, runs before each group is written: tests use
+	// it to stall the disk.
+	beforeAppend func()
+
+	mu      sync.Mutex
+	cursor  uint64 // the highest ID claimed: Claim reads after it
+	count   int    // records in the file, damaged ones included
+	last    uint64 // the highest ID written
+	damaged map[uint64]bool
+	resumed int
+}
+
+// appendRequest is a group of sales waiting to be written to the spool.
 type appendRequest struct {
-	sale Sale
-	data []byte
-	// done and err are set by the goroutine that wrote the request's group,
-	// before it unlocks appendMu.
-	done bool
-	err  error
+	records [][]byte
+	err     error
+	done    chan struct{}
 }
 
-// reportDurable puts s in the spool, then in the queue unless sales are
-// already waiting in the spool alone (which keeps the order).
-//
-// Writes are committed in groups: while one Report waits for the disk, the
-// others line up, and the next to get appendMu writes all of them in one
-// transaction, so a busy checkout pays for one fsync per group rather than
-// one per sale.
-func (r *Reporter) reportDurable(s Sale) error {
-	data, err := encodeSale(&s)
-	if err != nil {
-		return fmt.Errorf("dripcel: report: %w; the sale was not queued", err)
-	}
-	req := &appendRequest{sale: s, data: data}
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		return errReportClosed
-	}
-	r.lineup = append(r.lineup, req)
-	r.mu.Unlock()
-
-	r.appendMu.Lock()
-	defer r.appendMu.Unlock()
-	if req.done {
-		return req.err
-	}
-	r.mu.Lock()
-	group, closed := r.lineup, r.closed
-	r.lineup = nil
-	r.mu.Unlock()
-	if closed {
-		finish(group, errReportClosed)
-		return req.err
-	}
-	records := make([][]byte, len(group))
-	for i, g := range group {
-		records[i] = g.data
-	}
-	first, err := r.spool.Append(records...)
-	if err != nil {
-		finish(group, fmt.Errorf("dripcel: report: %w; the sale was not queued", err))
-		return req.err
-	}
-	r.mu.Lock()
-	for i, g := range group {
-		id := first + uint64(i)
-		r.tail = id
-		if r.spilled == 0 && len(r.queue) < r.cfg.queueSize {
-			r.queue = append(r.queue, queued{seq: id, sale: g.sale})
-			r.loaded = id
-		} else {
-			r.spilled++
-		}
-	}
-	r.stats.Reported += int64(len(group))
-	full := r.pending() >= r.batchLimit()
-	r.mu.Unlock()
-	finish(group, nil)
-	if full {
-		r.poke()
-	}
-	return req.err
-}
-
-func finish(group []*appendRequest, err error) {
-	for _, g := range group {
-		g.done, g.err = true, err
-	}
-}
-
-// resume checks every record of a newly opened spool and queues them. A
+// openSpoolQueue opens the spool at path and checks every record in it. A
 // record that cannot be read makes the spool corrupt: it is refused, not
 // skipped, so that nothing in it is lost.
-func (r *Reporter) resume() error {
-	count, last, err := r.spool.Stat()
+func openSpoolQueue(path string, logger *slog.Logger) (*spoolQueue, error) {
+	sp, err := spool.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	q := &spoolQueue{
+		sp: sp, logger: logger,
+		appends: make(chan *appendRequest),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		damaged: map[uint64]bool{},
+	}
+	if err := q.check(); err != nil {
+		_ = sp.Close()
+		return nil, err
+	}
+	go q.write()
+	return q, nil
+}
+
+func (q *spoolQueue) check() error {
+	count, last, err := q.sp.Stat()
 	if err != nil {
 		return err
 	}
 	const chunk = 1024
 	for after := uint64(0); ; {
-		recs, err := r.spool.Read(after, last, chunk)
+		recs, err := q.sp.Read(after, last, chunk)
 		if err != nil {
 			return err
 		}
@@ -144,56 +124,186 @@ func (r *Reporter) resume() error {
 		for _, rec := range recs {
 			if _, err := decodeSale(rec.Data); err != nil {
 				return fmt.Errorf("spool %s: record %d cannot be read (%w); the file was left untouched",
-					r.spool.Path(), rec.ID, err)
+					q.sp.Path(), rec.ID, err)
 			}
 		}
 		after = recs[len(recs)-1].ID
 	}
-	r.tail, r.spilled = last, count
-	r.stats.Resumed = count
-	r.refill()
+	q.count, q.last, q.resumed = count, last, count
 	return nil
 }
 
-// refill moves sales waiting in the spool alone into the queue, in order,
-// as far as the queue has room.
-func (r *Reporter) refill() {
-	if r.spool == nil {
-		return
-	}
-	r.mu.Lock()
-	room, after, upTo, waiting := r.cfg.queueSize-len(r.queue), r.loaded, r.tail, r.spilled
-	r.mu.Unlock()
-	if waiting == 0 || room <= 0 {
-		return
-	}
-	recs, err := r.spool.Read(after, upTo, room)
-	if err != nil || len(recs) == 0 {
-		if err != nil {
-			r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: reading the spool",
-				slog.String("error", err.Error()))
+// write is the writer goroutine.
+func (q *spoolQueue) write() {
+	defer close(q.done)
+	for {
+		var group []*appendRequest
+		select {
+		case <-q.stop:
+			return
+		case req := <-q.appends:
+			group = append(group, req)
 		}
-		return
+	gather:
+		for len(group) < 1024 {
+			select {
+			case req := <-q.appends:
+				group = append(group, req)
+			default:
+				break gather
+			}
+		}
+		if q.beforeAppend != nil {
+			q.beforeAppend()
+		}
+		var records [][]byte
+		for _, g := range group {
+			records = append(records, g.records...)
+		}
+		first, err := q.sp.Append(records...)
+		if err == nil {
+			q.mu.Lock()
+			q.count += len(records)
+			q.last = max(q.last, first+uint64(len(records))-1)
+			q.mu.Unlock()
+		}
+		for _, g := range group {
+			g.err = err
+			close(g.done)
+		}
 	}
-	items := make([]queued, 0, len(recs))
-	var damaged int64
+}
+
+func (q *spoolQueue) Add(ctx context.Context, sales []Sale) error {
+	req := &appendRequest{done: make(chan struct{})}
+	for i := range sales {
+		data, err := encodeSale(&sales[i])
+		if err != nil {
+			return fmt.Errorf("dripcel: report: %w; the sale was not queued", err)
+		}
+		req.records = append(req.records, data)
+	}
+	select {
+	case q.appends <- req:
+	case <-q.stop:
+		return errReportClosed
+	case <-ctx.Done():
+		return fmt.Errorf("dripcel: report: the spool was busy until the context ended; the sale was not queued: %w", ctx.Err())
+	}
+	select {
+	case <-req.done:
+		if req.err != nil {
+			return fmt.Errorf("dripcel: report: %w; the sale was not queued", req.err)
+		}
+		return nil
+	case <-ctx.Done():
+		// The disk may yet take it; a sale reported twice is refused by
+		// Dripcel as a duplicate, so the caller may report it again.
+		return fmt.Errorf("dripcel: report: the spool did not confirm the write before the context ended "+
+			"(the sale may still be written; reporting it again is safe): %w", ctx.Err())
+	}
+}
+
+func (q *spoolQueue) Claim(_ context.Context, max int) ([]QueuedSale, error) {
+	q.mu.Lock()
+	after := q.cursor
+	q.mu.Unlock()
+	recs, err := q.sp.Read(after, math.MaxUint64, max)
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	batch := make([]QueuedSale, 0, len(recs))
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	for _, rec := range recs {
 		s, err := decodeSale(rec.Data)
 		if err != nil {
 			// Checked at open, so the disk damaged it since. It stays in
 			// the file, which the next Reporter will refuse as corrupt;
 			// Stats and Close count it.
-			r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: unreadable spool record left in place",
-				slog.Uint64("id", rec.ID), slog.String("error", err.Error()))
-			damaged++
+			if !q.damaged[rec.ID] {
+				q.logger.LogAttrs(context.Background(), slog.LevelError, "dripcel: reporter: unreadable spool record left in place",
+					slog.Uint64("id", rec.ID), slog.String("error", err.Error()))
+				q.damaged[rec.ID] = true
+			}
 			continue
 		}
-		items = append(items, queued{seq: rec.ID, sale: s})
+		batch = append(batch, QueuedSale{ID: rec.ID, Sale: s})
 	}
-	r.mu.Lock()
-	r.stats.Damaged += damaged
-	r.queue = append(r.queue, items...)
-	r.loaded = recs[len(recs)-1].ID
-	r.spilled -= len(recs)
-	r.mu.Unlock()
+	q.cursor = recs[len(recs)-1].ID
+	return batch, nil
 }
+
+func (q *spoolQueue) Settle(_ context.Context, verdicts []Verdict) error {
+	if len(verdicts) == 0 {
+		return nil
+	}
+	ids := make([]uint64, len(verdicts))
+	for i, v := range verdicts {
+		ids[i] = v.ID
+	}
+	if err := q.sp.Delete(ids); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.count -= len(ids)
+	q.mu.Unlock()
+	return nil
+}
+
+func (q *spoolQueue) Keep(_ context.Context, sales []QueuedSale, _ error) error {
+	if len(sales) == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.cursor = min(q.cursor, sales[0].ID-1) // sales come in ID order
+	return nil
+}
+
+func (q *spoolQueue) Len(context.Context) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.count - len(q.damaged), nil
+}
+
+func (q *spoolQueue) Mark(context.Context) (uint64, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.last, nil
+}
+
+func (q *spoolQueue) Holds(_ context.Context, upTo uint64) (bool, error) {
+	for after := uint64(0); ; {
+		recs, err := q.sp.Read(after, upTo, 64)
+		if err != nil || len(recs) == 0 {
+			return false, err
+		}
+		q.mu.Lock()
+		for _, rec := range recs {
+			if !q.damaged[rec.ID] {
+				q.mu.Unlock()
+				return true, nil
+			}
+		}
+		q.mu.Unlock()
+		after = recs[len(recs)-1].ID
+	}
+}
+
+func (q *spoolQueue) damagedCount() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return int64(len(q.damaged))
+}
+
+// Close stops the writer, once the group it is writing is on disk, and
+// releases the file.
+func (q *spoolQueue) Close() error {
+	close(q.stop)
+	<-q.done
+	return q.sp.Close()
+}
+
+// String names the queue by its file.
+func (q *spoolQueue) String() string { return "the spool " + q.sp.Path() }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -151,7 +152,7 @@ func TestReporterDeliversEverySaleOnceUnderFaults(t *testing.T) {
 			var rj rejections
 			opts := []dripcel.ReporterOption{
 				dripcel.WithMaxBatch(50), dripcel.WithFlushInterval(5 * time.Millisecond),
-				dripcel.WithQueueSize(300), dripcel.WithOnRejected(rj.record),
+				dripcel.WithQueueSize(300), dripcel.WithWaitWhenFull(), dripcel.WithOnRejected(rj.record),
 			}
 			if tc.spool {
 				opts = append(opts, dripcel.WithSpool(filepath.Join(t.TempDir(), "sales.spool")))
@@ -572,11 +573,49 @@ func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(req)
 }
 
-func TestReporterQueueFullWithoutSpoolWaits(t *testing.T) {
+// TestReporterQueueFullReturnsAtOnce checks that Report never holds up a
+// checkout: with the in-memory queue full it returns ErrQueueFull at once,
+// even with a context that never ends.
+func TestReporterQueueFullReturnsAtOnce(t *testing.T) {
 	srv := reporterServer(t)
 	g := newGate()
 	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: g}))
 	r := newReporter(t, c, dripcel.WithQueueSize(2), dripcel.WithMaxBatch(1), dripcel.WithFlushInterval(time.Millisecond))
+	report(t, r, testSale(1), testSale(2))
+	<-g.arrived
+
+	returned := make(chan error, 1)
+	go func() { returned <- r.Report(context.Background(), testSale(3)) }()
+	select {
+	case err := <-returned:
+		if !errors.Is(err, dripcel.ErrQueueFull) || errors.Is(err, dripcel.ErrReporterClosed) ||
+			!strings.Contains(err.Error(), "not queued") {
+			t.Fatalf("Report on a full queue = %v; want ErrQueueFull saying the sale was not queued", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Report on a full queue did not return: it held up its caller")
+	}
+	if st := r.Stats(); st.Queued != 2 || st.Reported != 2 {
+		t.Errorf("queued %d, reported %d; want 2, 2", st.Queued, st.Reported)
+	}
+	close(g.open)
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{testCell(1), testCell(2)}
+	if got := storedOrder(srv); !slices.Equal(got, want) {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// TestReporterQueueFullWaitsWhenAsked checks WithWaitWhenFull: Report waits
+// for room until its context ends.
+func TestReporterQueueFullWaitsWhenAsked(t *testing.T) {
+	srv := reporterServer(t)
+	g := newGate()
+	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: g}))
+	r := newReporter(t, c, dripcel.WithQueueSize(2), dripcel.WithMaxBatch(1),
+		dripcel.WithFlushInterval(time.Millisecond), dripcel.WithWaitWhenFull())
 	report(t, r, testSale(1), testSale(2))
 	<-g.arrived
 
@@ -615,19 +654,15 @@ func TestReporterQueueFullWithoutSpoolWaits(t *testing.T) {
 	}
 }
 
-func TestReporterQueueFullSpillsToSpool(t *testing.T) {
+func TestReporterSpoolIsNotBoundByQueueSize(t *testing.T) {
 	srv := reporterServer(t)
 	g := newGate()
 	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: g}))
 	r := newReporter(t, c, dripcel.WithSpool(filepath.Join(t.TempDir(), "s")),
 		dripcel.WithQueueSize(3), dripcel.WithMaxBatch(2), dripcel.WithFlushInterval(time.Millisecond))
-	// A cancelled context shows Report never waits: the spool takes what
-	// memory cannot.
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel()
 	var want []string
 	for i := range 20 {
-		if err := r.Report(cancelled, testSale(i)); err != nil {
+		if err := r.Report(context.Background(), testSale(i)); err != nil {
 			t.Fatalf("Report %d: %v", i, err)
 		}
 		want = append(want, testCell(i))
@@ -641,6 +676,46 @@ func TestReporterQueueFullSpillsToSpool(t *testing.T) {
 	}
 	if got := storedOrder(srv); !slices.Equal(got, want) {
 		t.Errorf("stored %v\nwant %v", got, want)
+	}
+}
+
+// TestReporterStalledSpoolBoundedByContext checks that a disk write that
+// stalls holds Report up only until its context ends, and that the sale,
+// once the disk comes back, is delivered (reporting it again is then
+// answered as a duplicate: nothing is lost or counted twice).
+func TestReporterStalledSpoolBoundedByContext(t *testing.T) {
+	srv := reporterServer(t)
+	r := newReporter(t, reporterClient(t, srv), dripcel.WithSpool(filepath.Join(t.TempDir(), "s")),
+		dripcel.WithFlushInterval(time.Millisecond))
+	release := make(chan struct{})
+	stalled := make(chan struct{}, 1)
+	dripcel.StallSpool(r, func() {
+		select {
+		case stalled <- struct{}{}:
+		default:
+		}
+		<-release
+	})
+	returned := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { returned <- r.Report(ctx, testSale(1)) }()
+	<-stalled
+	cancel()
+	select {
+	case err := <-returned:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "reporting it again is safe") {
+			t.Fatalf("Report on a stalled disk = %v; want context.Canceled, saying a second report is safe", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Report on a stalled disk did not return when its context ended")
+	}
+	close(release)
+	report(t, r, testSale(1)) // the caller reports it again
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if stored := storedCells(srv); stored[testCell(1)] != 1 || len(stored) != 1 {
+		t.Errorf("stored %v, want sale 1 once", stored)
 	}
 }
 
@@ -850,5 +925,151 @@ func TestReporterFixesSoldAtAtReport(t *testing.T) {
 	}
 	if stored.Before(before.Truncate(time.Second)) || stored.After(after) {
 		t.Errorf("stored soldAt %s, want the time of Report (%s to %s)", stored, before, after)
+	}
+}
+
+// TestReporterRefTravelsWithTheSale checks that the caller's reference
+// stays with a sale in every queue, across a restart of the spool too,
+// comes back with its refusal, and is never sent to Dripcel.
+func TestReporterRefTravelsWithTheSale(t *testing.T) {
+	for _, spooled := range []bool{false, true} {
+		t.Run(fmt.Sprint("spool=", spooled), func(t *testing.T) {
+			srv := reporterServer(t)
+			path := filepath.Join(t.TempDir(), "s")
+			var opts []dripcel.ReporterOption
+			if spooled {
+				// Reported through one Reporter, delivered by the next.
+				hung := reporterServer(t)
+				hung.Delay(1000, time.Hour)
+				r := newReporter(t, reporterClient(t, hung), dripcel.WithSpool(path))
+				bad := testSale(2)
+				bad.CampaignID, bad.Ref = "unknown", "order-2"
+				good := testSale(1)
+				good.Ref = "order-1"
+				report(t, r, good, bad)
+				dripcel.AbandonReporter(r)
+				opts = append(opts, dripcel.WithSpool(path))
+			}
+			var got []string
+			var mu sync.Mutex
+			opts = append(opts, dripcel.WithOnRejected(func(s dripcel.Sale, err error) {
+				mu.Lock()
+				got = append(got, s.Ref)
+				mu.Unlock()
+			}))
+			r := newReporter(t, reporterClient(t, srv), opts...)
+			if !spooled {
+				bad := testSale(2)
+				bad.CampaignID, bad.Ref = "unknown", "order-2"
+				good := testSale(1)
+				good.Ref = "order-1"
+				report(t, r, good, bad)
+			}
+			if err := r.Close(within(t, 10*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(got, []string{"order-2"}) {
+				t.Errorf("OnRejected saw refs %q, want [order-2]", got)
+			}
+			if stored := storedCells(srv); stored[testCell(1)] != 1 {
+				t.Errorf("stored %v", stored)
+			}
+		})
+	}
+}
+
+// refRecorder keeps every request's body and query.
+type refRecorder struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (b *refRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	b.mu.Lock()
+	b.seen = append(b.seen, req.URL.RawQuery+" "+string(body))
+	b.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestReporterNeverSendsRef checks that the caller's reference stays on
+// this side: no request to Dripcel carries it.
+func TestReporterNeverSendsRef(t *testing.T) {
+	srv := reporterServer(t)
+	rec := &refRecorder{}
+	c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: rec}))
+	r := newReporter(t, c, dripcel.WithSpool(filepath.Join(t.TempDir(), "s")))
+	s := testSale(1)
+	s.Ref = "order-ref-5f2c"
+	report(t, r, s)
+	if err := r.Close(within(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Postback(context.Background(), s); !errors.Is(err, dripcel.ErrDuplicateSale) {
+		t.Fatalf("Postback = %v, want ErrDuplicateSale", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.seen) != 2 {
+		t.Fatalf("%d requests, want 2", len(rec.seen))
+	}
+	for _, seen := range rec.seen {
+		if strings.Contains(seen, "order-ref") {
+			t.Errorf("a request carried the Ref: %s", seen)
+		}
+	}
+}
+
+// TestReporterProxyPageKeepsSales checks issue 10's proxy case on the
+// Reporter's own queues: a front answering with HTML pages (a 404, a 200)
+// neither removes nor rejects a sale; the answers are counted in Stats,
+// with the last one, and logged at Info; the sales go once Dripcel answers.
+func TestReporterProxyPageKeepsSales(t *testing.T) {
+	for _, spooled := range []bool{false, true} {
+		t.Run(fmt.Sprint("spool=", spooled), func(t *testing.T) {
+			srv := reporterServer(t)
+			srv.FailWithBody(4, http.StatusNotFound, "<html><body><h1>404 Not Found</h1><hr>nginx</body></html>")
+			srv.FailWithBody(2, http.StatusOK, "<html><body>Sign in</body></html>")
+			var logs logBuffer
+			c := reporterClient(t, srv, dripcel.WithMaxRetries(0), dripcel.WithLogger(logs.logger()))
+			var rj rejections
+			opts := []dripcel.ReporterOption{dripcel.WithMaxBatch(5), dripcel.WithFlushInterval(time.Millisecond),
+				dripcel.WithOnRejected(rj.record)}
+			if spooled {
+				opts = append(opts, dripcel.WithSpool(filepath.Join(t.TempDir(), "s")))
+			}
+			r := newReporter(t, c, opts...)
+			for i := range 20 {
+				report(t, r, testSale(i))
+			}
+			if err := r.Flush(within(t, 30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if got := rj.snapshot(); len(got) != 0 {
+				t.Errorf("OnRejected saw %v after proxy pages", got)
+			}
+			stored := storedCells(srv)
+			for i := range 20 {
+				if stored[testCell(i)] != 1 {
+					t.Errorf("sale %d stored %d times", i, stored[testCell(i)])
+				}
+			}
+			st := r.Stats()
+			if st.NotFromDripcel == 0 || !errors.Is(st.LastNotFromDripcel, dripcel.ErrNotFromDripcel) || st.Rejected != 0 {
+				t.Errorf("stats %+v: want the proxy's answers counted and nothing rejected", st)
+			}
+			if out := logs.String(); !strings.Contains(out, `"level":"INFO","msg":"dripcel: reporter: the answer was not from Dripcel`) {
+				t.Errorf("no Info line about the answers not from Dripcel:\n%s", out)
+			}
+		})
 	}
 }

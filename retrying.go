@@ -35,10 +35,10 @@ func tally(ctx context.Context) *retry.Tally {
 	return &retry.Tally{}
 }
 
-// decideRetry is the retry policy's part of the retry layer's CheckRetry
-// (verdict.go): whether to try an answer from Dripcel, or a failed round
-// trip, again. A 429 holds back every request of the budget, this call's
-// retry included, for the wait it asks: that is the wait before the retry.
+// decideRetry is what checkRetry (verdict.go) asks once it has found the
+// answer to be Dripcel's own, or a transport error. A 429 holds back every
+// request of the budget, this call's retry included, for the wait it asks:
+// that is the wait before the retry.
 func (c *Client) decideRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	again, checkErr := c.policy.Decide(ctx, tally(ctx), resp, err)
 	if err == nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {

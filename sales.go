@@ -33,6 +33,11 @@ type Sale struct {
 	// SaleValue is the sale's value; nil lets Dripcel use the campaign's
 	// default. It is a pointer so that 0 can be sent: use Value(0).
 	SaleValue *float64
+	// Ref is the caller's own reference for the sale, such as an order ID.
+	// It is never sent to Dripcel. A Reporter keeps it with the sale in
+	// every queue and hands it back with the sale's outcome (OnRejected),
+	// so that a refused sale can be traced to its order.
+	Ref string
 }
 
 // Value returns a pointer to v, for Sale.SaleValue.

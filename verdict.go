@@ -83,7 +83,6 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
-			// A fault like a 5xx: it spends a retry, after the backoff.
 			return c.policy.Fault(tally(ctx)), nil
 		}
 	}

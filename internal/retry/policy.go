@@ -121,11 +121,6 @@ func (p Policy) Decide(ctx context.Context, t *Tally, resp *http.Response, err e
 	return p.fault(t, d), nil
 }
 
-// Fault spends one retry of t on a fault the caller found for itself (an
-// answer that is not the server's own, say), if any is left, and sets the
-// backoff before it. It reports whether to try again.
-func (p Policy) Fault(t *Tally) bool { return p.fault(t, -1) }
-
 // fault spends one retry on a fault, if any is left, and sets the wait
 // before it: wait, or the backoff when wait is negative.
 func (p Policy) fault(t *Tally, wait time.Duration) bool {
@@ -139,6 +134,14 @@ func (p Policy) fault(t *Tally, wait time.Duration) bool {
 	}
 	t.Wait = wait
 	return true
+}
+
+// Fault counts a failed attempt that is tried again like a 5xx without
+// Retry-After (an answer that is not the server's own, say), and reports
+// whether the retries allow another; t.Wait is then its backoff.
+func (p Policy) Fault(t *Tally) bool {
+	t.Wait = 0
+	return p.fault(t, -1)
 }
 
 // NoWait is a retryablehttp.Backoff that never waits: the waits Decide

@@ -1,0 +1,50 @@
+package dripcelpg
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Stats is what the outbox's tables hold, read in one snapshot.
+type Stats struct {
+	// Queued is how many sales wait for Dripcel's verdict.
+	Queued int
+	// Oldest is how long the oldest of them has waited (0 with none).
+	Oldest time.Duration
+	// Rejected is how many sales Dripcel refused, kept in the rejected
+	// table.
+	Rejected int
+	// Holder names the instance that holds the lease (see WithInstance),
+	// or is "" when none does.
+	Holder string
+	// Term is the holder's lease term, 0 with none.
+	Term int64
+}
+
+// Stats reads the outbox's tables, in one statement, so the numbers agree
+// with each other.
+func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	var oldestMS float64
+	var holder *string
+	var term *int64
+	err := o.pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM `+o.outbox+`),
+			coalesce((SELECT extract(epoch FROM now() - min(enqueued_at)) * 1000 FROM `+o.outbox+`), 0),
+			(SELECT count(*) FROM `+o.rejected+`),
+			(SELECT leader_id FROM `+o.lease+` WHERE name = $1 AND expires_at > now()),
+			(SELECT term FROM `+o.lease+` WHERE name = $1 AND expires_at > now())`, leaseName).
+		Scan(&st.Queued, &oldestMS, &st.Rejected, &holder, &term)
+	if err != nil {
+		return Stats{}, fmt.Errorf("dripcelpg: stats: %w", err)
+	}
+	st.Oldest = time.Duration(oldestMS * float64(time.Millisecond))
+	if holder != nil {
+		st.Holder = *holder
+	}
+	if term != nil {
+		st.Term = *term
+	}
+	return st, nil
+}

@@ -80,7 +80,9 @@ func TestRealtimeSalesPerMinute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := dripcel.NewReporter(c)
+		// A producer this fast fills the queue: it waits for room rather
+		// than being told the queue is full.
+		r, err := dripcel.NewReporter(c, dripcel.WithWaitWhenFull())
 		if err != nil {
 			t.Fatal(err)
 		}

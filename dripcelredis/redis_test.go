@@ -3,11 +3,13 @@ package dripcelredis_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dripcel-go/dripcel/dripceltest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -44,4 +46,44 @@ func testKey(t *testing.T, rdb *redis.Client) string {
 		_ = rdb.Del(ctx, "rate:dripcel:"+key, "dripcel:pause:"+key).Err()
 	})
 	return key
+}
+
+// campaign is the campaign the tests' sales are for.
+const campaign = "639978184d735c88ed8bbd68"
+
+// budgetServer starts a fake Dripcel that keeps a budget as
+// express-rate-limit does by default: n requests in each fixed window w, 429
+// without Retry-After beyond, and bodies of at most 100,000 bytes.
+func budgetServer(t *testing.T, n int, w time.Duration) *dripceltest.Server {
+	t.Helper()
+	return dripceltest.NewServer(t, dripceltest.WithFixedWindow(n, w),
+		dripceltest.WithCampaigns(dripceltest.Campaign{ID: campaign, Country: "ZA"}))
+}
+
+// budgetStats is what a budget server saw.
+type budgetStats struct {
+	requests, limited, tooLarge, sales int
+	bytes                              int // the bodies of accepted uploads
+	maxInWindow                        int // the most requests in any span of a window
+	first, last                        time.Time
+}
+
+func statsOf(srv *dripceltest.Server, w time.Duration) budgetStats {
+	reqs := srv.Requests()
+	st := budgetStats{requests: len(reqs), limited: srv.RateLimited(), sales: len(srv.Sales()), maxInWindow: srv.MaxInWindow(w)}
+	for i, r := range reqs {
+		if i == 0 || r.At.Before(st.first) {
+			st.first = r.At
+		}
+		if r.At.After(st.last) {
+			st.last = r.At
+		}
+		switch r.Status {
+		case http.StatusRequestEntityTooLarge:
+			st.tooLarge++
+		case http.StatusOK:
+			st.bytes += r.Bytes
+		}
+	}
+	return st
 }

@@ -68,5 +68,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, rec *Request) 
 		s.write(w, rec, reply{http.StatusBadRequest, "Could not read body"})
 		return nil, false
 	}
+	rec.Bytes = len(body)
 	return body, true
 }

@@ -3,6 +3,7 @@ package dripceltest
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -97,6 +98,27 @@ func (s *Server) rateLimited(w http.ResponseWriter, rec *Request) bool {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
 	s.write(w, rec, reply{http.StatusTooManyRequests, "Too many requests"})
 	return true
+}
+
+// MaxInWindow is the most requests that arrived within any span of length
+// w, refused ones included: a sliding window, stricter than the fixed ones
+// WithFixedWindow counts in. A client that keeps to n requests in any
+// window of w never puts more than n in one, network jitter aside.
+func (s *Server) MaxInWindow(w time.Duration) int {
+	reqs := s.Requests()
+	at := make([]time.Time, len(reqs))
+	for i, r := range reqs {
+		at[i] = r.At
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	most, j := 0, 0
+	for i := range at {
+		for at[i].Sub(at[j]) >= w {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most
 }
 
 // RateLimited is how many requests the server answered with 429, under

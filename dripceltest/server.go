@@ -124,6 +124,11 @@ type Request struct {
 	Sales int
 	// Stored is how many of them the server stored.
 	Stored int
+	// At is when the request arrived, on the rate clock (WithRateClock).
+	At time.Time
+	// Bytes is the size of the upload body read: 0 when it was answered
+	// before its body was read, and for a postback.
+	Bytes int
 }
 
 // Option configures a Server.
@@ -243,7 +248,7 @@ type reply struct {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{Method: r.Method, Path: r.URL.Path}
+	rec := Request{Method: r.Method, Path: r.URL.Path, At: s.window.now()}
 	if s.rateLimited(w, &rec) {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +49,8 @@ func testSchema(t *testing.T) (*pgxpool.Pool, string) {
 		if os.Getenv("DRIPCEL_REQUIRE_SERVICES") == "1" {
 			t.Fatalf("PostgreSQL is required (DRIPCEL_REQUIRE_SERVICES=1): %v", err)
 		}
-		t.Skipf("no PostgreSQL at %s (%v): start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test", databaseURL(), err)
+		t.Skipf("no PostgreSQL at %s: start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test (%s)",
+			databaseURL(), strings.Join(strings.Fields(err.Error()), " "))
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
 	var b [6]byte

@@ -62,7 +62,7 @@ func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		rs := &bodyRecorder{}
 		srv := rs.start(t)
-		c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0))
+		c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithMaxRetries(0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 func TestOversizedSaleIsSentAlone(t *testing.T) {
 	rs := &bodyRecorder{}
 	srv := rs.start(t)
-	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0))
+	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithMaxRetries(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestOversizedSaleIsSentAlone(t *testing.T) {
 func TestCellRegionConvertsEveryCell(t *testing.T) {
 	rs := &bodyRecorder{}
 	srv := rs.start(t)
-	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0),
+	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithMaxRetries(0),
 		dripcel.WithCellRegion("ZA"), dripcel.WithBatchSize(1000))
 	if err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func TestRecycledBodiesAreNeverSentTorn(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0),
+	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithMaxRetries(0),
 		dripcel.WithBatchSize(60), dripcel.WithConcurrency(3))
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,7 @@ func newRigTransport(t *testing.T, baseURL string, base http.RoundTripper, opts 
 		dripcel.WithBaseURL(baseURL),
 		dripcel.WithLogger(r.logs.logger()),
 		dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond),
+		testBudget,
 		dripcel.WithHTTPClient(&http.Client{Transport: r.attempts}),
 	}, opts...)
 	c, err := dripcel.NewClient(leakKey, all...)

@@ -11,8 +11,10 @@
 // A Reporter sends sales in the background, for a checkout that must not
 // wait on Dripcel. Package dripceltest is a fake Dripcel for your tests.
 //
-// Failed attempts (network errors, 429, 500, 502, 503, 504) are retried with
-// backoff; see the README for the exact guarantees. Errors match the
+// Requests keep to Dripcel's rate budget, 50 a minute, evenly spaced (see
+// WithRateLimit); a 429 is waited out. Failed attempts (network errors, 500,
+// 502, 503, 504) are retried with backoff; see the README for the exact
+// guarantees. Errors match the
 // sentinels ErrCampaignNotFound, ErrDuplicateSale, ErrUnauthorized,
 // ErrRateLimited, ErrInvalidSale and ErrInvalidCell with errors.Is.
 //
@@ -38,7 +40,6 @@ import (
 	"github.com/dripcel-go/dripcel/internal/transport"
 	"github.com/dripcel-go/dripcel/internal/wire"
 	"github.com/hashicorp/go-retryablehttp"
-	"golang.org/x/time/rate"
 )
 
 // Version is this library's version, sent in the User-Agent header.
@@ -64,12 +65,13 @@ type Client struct {
 
 	// Performance: see batch.go and pace.go.
 	concurrency int
-	limiter     *rate.Limiter
+	limiter     Limiter // nil: no pacing; see pace.go
+	hold        hold    // the pause after a 429
+	policy      retry.Policy
 	bodies      transport.BodyPool
 	bodyCap     *bodyCap
 	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
-	policy      retry.Policy
 	baseString  string // base.String()
 }
 
@@ -112,29 +114,28 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		cellRegion: cfg.cellRegion,
 
 		concurrency: cfg.concurrency,
-		limiter:     cfg.rateLimiter,
+		limiter:     cfg.limiter(),
+		policy:      newPolicy(cfg),
 		bodyCap:     newBodyCap(cfg.maxBatchBytes),
 	}
 	c.baseString = base.String()
 	c.headers.userAgent = []string{c.userAgent}
 	c.headers.json = []string{"application/json"}
-	c.policy = retry.Policy{MinWait: cfg.retryWaitMin, MaxWait: cfg.retryWaitMax, Now: cfg.now}
+	// The policy counts faults and 429s apart and bounds both; the waits
+	// it chooses are taken in PrepareRetry, where the call's context is.
 	c.http = &retryablehttp.Client{
 		HTTPClient:     innerHTTPClient(cfg, apiKey, base),
-		RetryWaitMin:   cfg.retryWaitMin,
-		RetryWaitMax:   cfg.retryWaitMax,
-		RetryMax:       cfg.maxRetries,
+		RetryWaitMin:   c.policy.MinWait,
+		RetryWaitMax:   c.policy.MaxWait,
+		RetryMax:       c.policy.MaxAttempts(),
 		CheckRetry:     c.checkRetry,
-		Backoff:        c.policy.Backoff,
+		Backoff:        retry.NoWait,
+		PrepareRetry:   c.prepareRetry,
 		RequestLogHook: c.logAttempt,
 		// Without an ErrorHandler, retryablehttp drops the last response
 		// (and so its status) once retries run out.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		// Logger stays nil: retryablehttp's own log lines hold full URLs.
-	}
-	if c.limiter != nil {
-		// Retries are requests too: each waits for the rate limit.
-		c.http.PrepareRetry = func(req *http.Request) error { return c.pace(req.Context()) }
 	}
 	return c, nil
 }
@@ -218,10 +219,12 @@ type request struct {
 }
 
 // attempts counts the requests made for one call; the retry layer's request
-// hook fills it in.
+// hook fills it in. tally is what the retries spent (retrying.go); body is
+// the last answer's body, read by checkRetry (verdict.go).
 type attempts struct {
-	n    int
-	body []byte // the last answer's body, read by checkRetry
+	n     int
+	tally retry.Tally
+	body  []byte
 }
 
 type attemptsKey struct{}
@@ -337,7 +340,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 		apiErr.ContentType = excerpt(resp.Header.Get("Content-Type"))
 		apiErr.Location = location(resp, c.key, r.rawQuery)
 	}
-	if d, ok := (retry.Policy{}).RetryAfter(resp); ok {
+	if d, ok := c.policy.ResumeAfter(resp); ok {
 		apiErr.RetryAfter = d
 	}
 	if !reply.Envelope {
@@ -349,8 +352,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 	// The retry layer stopped early because the wait asked for would end
 	// after the context's deadline: say so, so the caller can tell it from
 	// retries running out.
-	if apiErr.RetryAfter > 0 && apiErr.RetryAfter <= retry.MaxRetryAfter && retry.Status(resp.StatusCode) &&
-		count.n <= c.http.RetryMax && retry.PastDeadline(ctx, apiErr.RetryAfter) {
+	if count.tally.PastDeadline {
 		return fmt.Errorf("%w: the wait ends after the context deadline: %w", apiErr, context.DeadlineExceeded)
 	}
 	return apiErr

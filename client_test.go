@@ -259,7 +259,7 @@ func TestCallersHTTPClientIsNotModified(t *testing.T) {
 	redirect := func(*http.Request, []*http.Request) error { return nil }
 	base := &countingTransport{base: http.DefaultTransport}
 	hc := &http.Client{Transport: base, Timeout: 7 * time.Second, CheckRedirect: redirect}
-	c, err := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(srv.URL), dripcel.WithHTTPClient(hc), dripcel.WithTimeout(time.Second))
+	c, err := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithHTTPClient(hc), dripcel.WithTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

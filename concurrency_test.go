@@ -53,7 +53,7 @@ func gateServer(t *testing.T, n int) *httptest.Server {
 
 func TestConcurrentUploadKeepsErrorOrder(t *testing.T) {
 	srv := gateServer(t, 4)
-	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0),
+	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithMaxRetries(0),
 		dripcel.WithBatchSize(1), dripcel.WithConcurrency(4))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestConcurrentUploadKeepsErrorOrder(t *testing.T) {
 
 func TestConcurrentStreamKeepsErrorOrder(t *testing.T) {
 	srv := gateServer(t, 3)
-	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0),
+	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithMaxRetries(0),
 		dripcel.WithBatchSize(2), dripcel.WithConcurrency(3))
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func TestResponseMapping(t *testing.T) {
 		{"400", status(400, `{"ok":false,"error":"cell is invalid"}`), true, nil, 400, "cell is invalid", 1},
 		{"501 not retried", status(501, `{"ok":false,"error":"Not implemented"}`), true, nil, 501, "Not implemented", 1},
 		{"500 retried then kept", status(500, `oops`), true, nil, 500, "Internal Server Error", 4},
-		{"429 retried then rate limited", status(429, `{"ok":false,"error":"Too many requests"}`), true, dripcel.ErrRateLimited, 429, "Too many requests", 4},
+		{"429 retried then rate limited", status(429, `{"ok":false,"error":"Too many requests"}`), true, dripcel.ErrRateLimited, 429, "Too many requests", 1 + dripcel.DefaultMaxRateLimitWaits},
 	}
 	for _, cl := range calls {
 		for _, tt := range tests {
@@ -119,7 +119,7 @@ func TestHugeErrorBodyIsNotHeld(t *testing.T) {
 	for _, cl := range calls {
 		t.Run(cl.name, func(t *testing.T) {
 			srv := newRecordingServer(t, status(400, huge))
-			c, _ := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(srv.URL))
+			c, _ := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(srv.URL), testBudget)
 			err := cl.do(context.Background(), c)
 			var apiErr *dripcel.APIError
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {

@@ -92,7 +92,10 @@ func ExampleToInternational() {
 func Example_errors() {
 	srv := fakeDripcel()
 	defer srv.Close()
-	client, _ := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL), dripcel.WithBatchSize(1))
+	// The fake server keeps no budget, so the client need not pace itself
+	// to Dripcel's 50 requests a minute.
+	client, _ := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL), dripcel.WithBatchSize(1),
+		dripcel.WithoutPacing())
 	ctx := context.Background()
 
 	sale := dripcel.Sale{CampaignID: "639978184d735c88ed8bbd68", Cell: "27631231234",

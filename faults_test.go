@@ -197,7 +197,7 @@ func faultRows() []faultRow {
 	}
 	rows = append(rows,
 		faultRow{"429 Retry-After 0 once", []answer{rateLimit("0"), okAnswer()}, outcome{ok: true, requests: 2}},
-		faultRow{"429 Retry-After 0 persistently", []answer{rateLimit("0")}, with(limited, 4, 0)},
+		faultRow{"429 Retry-After 0 persistently", []answer{rateLimit("0")}, with(limited, 1+dripcel.DefaultMaxRateLimitWaits, 0)},
 		faultRow{"429 Retry-After 1 is honoured", []answer{rateLimit("1"), okAnswer()},
 			outcome{ok: true, requests: 2, minGap: time.Second}},
 		faultRow{"429 Retry-After past HTTP date", []answer{rateLimit(past), okAnswer()}, outcome{ok: true, requests: 2}},
@@ -205,7 +205,10 @@ func faultRows() []faultRow {
 		faultRow{"429 Retry-After HTTP date 2h ahead fails fast", []answer{rateLimit(future)}, with(limited, 1, 2*time.Hour)},
 		faultRow{"429 Retry-After garbage uses the backoff", []answer{rateLimit("soon, maybe"), okAnswer()},
 			outcome{ok: true, requests: 2}},
-		faultRow{"429 Retry-After garbage persistently", []answer{rateLimit("soon, maybe")}, with(limited, 4, 0)},
+		// The rig's budget has a window of a millisecond: the wait without
+		// a usable Retry-After, and the one the error says to keep.
+		faultRow{"429 Retry-After garbage persistently", []answer{rateLimit("soon, maybe")},
+			with(limited, 1+dripcel.DefaultMaxRateLimitWaits, time.Millisecond)},
 		faultRow{"503 Retry-After 3600 fails fast",
 			[]answer{{status: 503, header: map[string]string{"Retry-After": "3600"}, body: envelope("Service Unavailable")}},
 			outcome{requests: 1, status: 503, message: "Service Unavailable", retryAfter: time.Hour}},

@@ -22,11 +22,12 @@ import (
 // fuzzes each for 10 s.
 
 // fuzzClient is a client whose every request is answered by rt, with no
-// retries and no network.
+// retries (not even a wait after a 429) and no network.
 func fuzzClient(t *testing.T, rt roundTripFunc) *dripcel.Client {
 	t.Helper()
-	c, err := dripcel.NewClient(leakKey, dripcel.WithBaseURL("http://dripcel.invalid"),
-		dripcel.WithHTTPClient(&http.Client{Transport: rt}), dripcel.WithMaxRetries(0))
+	c, err := dripcel.NewClient(leakKey, dripcel.WithBaseURL("http://dripcel.invalid"), testBudget,
+		dripcel.WithHTTPClient(&http.Client{Transport: rt}), dripcel.WithMaxRetries(0),
+		dripcel.WithMaxRateLimitWaits(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,16 @@ import (
 // value may ever contain it.
 const canaryKey = "canary-KEY-3f9a7c21"
 
-// fastRetries keeps retry waits short so tests of retries run quickly.
-var fastRetries = dripcel.WithRetryWait(time.Millisecond, 2*time.Millisecond)
+// fastRetries keeps retry waits short so tests of retries run quickly, and
+// sets testBudget.
+var fastRetries = dripcel.JoinOptions(dripcel.WithRetryWait(time.Millisecond, 2*time.Millisecond), testBudget)
+
+// testBudget is a rate budget no test reaches (a million requests a
+// millisecond), for tests of the wire rather than of the pacing. Its window
+// is a millisecond, so every wait derived from it (after a 429 without
+// Retry-After, the fault backoff unless WithRetryWait sets it) is a
+// millisecond or less.
+var testBudget = dripcel.WithRateLimit(1_000_000, time.Millisecond)
 
 // logBuffer collects every log line the client writes, at every level.
 type logBuffer struct {

@@ -14,12 +14,29 @@ import (
 const (
 	// DefaultBaseURL is Dripcel's API.
 	DefaultBaseURL = "https://api.dripcel.com"
-	// DefaultMaxRetries is how many times a failed attempt is retried.
+	// DefaultMaxRetries is how many times an attempt that failed for a
+	// fault (a network error, 500, 502, 503, 504) is retried. A 429 is not
+	// a fault and spends none of them: see DefaultMaxRateLimitWaits.
 	DefaultMaxRetries = 3
 	// DefaultRetryWaitMin and DefaultRetryWaitMax bound the backoff between
-	// attempts (a Retry-After from the server may ask for longer).
+	// attempts after a fault (a Retry-After from the server may ask for
+	// longer). They are a 120th and a sixth of the budget's window, and
+	// scale with a window set by WithRateLimit unless WithRetryWait sets
+	// them.
 	DefaultRetryWaitMin = 500 * time.Millisecond
 	DefaultRetryWaitMax = 10 * time.Second
+	// DefaultRateLimit and DefaultRateWindow are Dripcel's documented
+	// budget, "about 50 requests per minute per organisation": a client
+	// paces itself to it unless told otherwise (see WithRateLimit).
+	DefaultRateLimit  = 50
+	DefaultRateWindow = time.Minute
+	// DefaultMaxRateLimitWaits is how many 429 answers in a row one call
+	// waits out before it fails with ErrRateLimited (see
+	// WithMaxRateLimitWaits). Each wait lasts the Retry-After, or without
+	// one the budget's window (a minute by default), so a call holds on for
+	// about five windows of a budget someone else is spending; a context
+	// deadline ends it sooner.
+	DefaultMaxRateLimitWaits = 5
 	// DefaultTimeout bounds one attempt: connecting, sending and reading the
 	// response.
 	DefaultTimeout = 30 * time.Second
@@ -44,8 +61,10 @@ type config struct {
 	httpClient    *http.Client
 	logger        *slog.Logger
 	maxRetries    int
+	rateWaits     int
 	retryWaitMin  time.Duration
 	retryWaitMax  time.Duration
+	retryWaitSet  bool
 	batchSize     int
 	maxBatchBytes int
 	userAgent     string
@@ -54,13 +73,17 @@ type config struct {
 	cellRegion    string
 	now           func() time.Time
 	concurrency   int
-	rateLimiter   *rate.Limiter
+	rateN         int
+	rateWindow    time.Duration
+	rateLimiter   Limiter // WithRateLimiter; nil for a Pacer at the budget
+	unpaced       bool    // WithoutPacing
 }
 
 func defaultConfig() config {
 	return config{
 		baseURL:       DefaultBaseURL,
 		maxRetries:    DefaultMaxRetries,
+		rateWaits:     DefaultMaxRateLimitWaits,
 		retryWaitMin:  DefaultRetryWaitMin,
 		retryWaitMax:  DefaultRetryWaitMax,
 		batchSize:     DefaultBatchSize,
@@ -68,6 +91,8 @@ func defaultConfig() config {
 		timeout:       DefaultTimeout,
 		now:           time.Now,
 		concurrency:   1,
+		rateN:         DefaultRateLimit,
+		rateWindow:    DefaultRateWindow,
 	}
 }
 
@@ -106,8 +131,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithMaxRetries sets how many times a failed attempt is retried (0 for
-// none). Default 3, so at most 4 requests per call or batch.
+// WithMaxRetries sets how many times an attempt that failed for a fault (a
+// network error, 500, 502, 503, 504) is retried (0 for none). Default 3, so
+// at most 4 requests per call or batch for faults. A 429 spends none of
+// them: it is waited out up to WithMaxRateLimitWaits times in a row.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -118,11 +145,29 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithRetryWait bounds the backoff between attempts: it starts at min and
-// grows exponentially, with jitter, up to max (so a min of 0 retries at
-// once, without backoff). A Retry-After from the server
-// is obeyed above max, up to 60 seconds; one that would end after the
-// context's deadline fails the call at once instead.
+// WithMaxRateLimitWaits sets how many 429 answers in a row one call waits
+// out (default DefaultMaxRateLimitWaits) before it fails with
+// ErrRateLimited; the error's APIError.RetryAfter says when to send again.
+// With 0 every 429 is handed back at once, for a caller that schedules its
+// own resends. These waits spend none of WithMaxRetries. Whatever n is, a
+// 429 still holds back the client's other requests (and every user of a
+// shared Pauser) for its wait.
+func WithMaxRateLimitWaits(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("dripcel: WithMaxRateLimitWaits: %d is negative", n)
+		}
+		c.rateWaits = n
+		return nil
+	}
+}
+
+// WithRetryWait bounds the backoff between attempts after a fault: it
+// starts at min and grows exponentially, with jitter, up to max (so a min
+// of 0 retries at once, without backoff). Without it the bounds are a 120th
+// and a sixth of the budget's window. A Retry-After from the server is
+// obeyed above max, up to 60 seconds (or the window, if longer); one that
+// would end after the context's deadline fails the call at once instead.
 func WithRetryWait(minWait, maxWait time.Duration) Option {
 	return func(c *config) error {
 		if minWait < 0 || maxWait < 0 {
@@ -131,7 +176,7 @@ func WithRetryWait(minWait, maxWait time.Duration) Option {
 		if minWait > maxWait {
 			return fmt.Errorf("dripcel: WithRetryWait: min %s is above max %s", minWait, maxWait)
 		}
-		c.retryWaitMin, c.retryWaitMax = minWait, maxWait
+		c.retryWaitMin, c.retryWaitMax, c.retryWaitSet = minWait, maxWait, true
 		return nil
 	}
 }
@@ -204,7 +249,8 @@ func WithCellRegion(region string) Option {
 // one after another). Errors are reported in the order of the sales whatever
 // order the answers come in, and an upload then holds up to n+1 batches in
 // memory. Dripcel limits requests per minute, not connections, so more than
-// a few only helps against a slow network; combine with WithRateLimit.
+// a few only helps against a slow network; the pacing (WithRateLimit) keeps
+// them all within the budget.
 func WithConcurrency(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -215,31 +261,75 @@ func WithConcurrency(n int) Option {
 	}
 }
 
-// WithRateLimit spaces the client's requests (uploads, postbacks and
-// retries alike) at least per/n apart, so that a large upload paces itself
-// instead of collecting 429 answers. Dripcel allows an organisation about 50
-// requests a minute: WithRateLimit(45, time.Minute) keeps a margin. A wait
-// ends with the context; one that would pass the context's deadline fails at
-// once with an error matching context.DeadlineExceeded.
+// WithRateLimit sets the rate budget the client keeps to: at most n
+// requests in any window of length per, uploads, postbacks and retries
+// alike. The default is Dripcel's documented budget, 50 a minute
+// (DefaultRateLimit, DefaultRateWindow).
+//
+// The client spaces its requests evenly with a Pacer, PaceInterval(n, per)
+// apart, so it never sends a burst that a server counting in fixed windows
+// would refuse, and a large upload paces itself instead of collecting 429
+// answers. A 429 is taken as the budget being spent, not as a fault: the
+// client waits the Retry-After, or without one the window, before sending
+// again, and these waits spend none of WithMaxRetries (see
+// WithMaxRateLimitWaits). The fault backoff scales with the window too, unless
+// WithRetryWait sets it.
+//
+// A wait ends with the context; one that would pass the context's deadline
+// fails at once with an error matching context.DeadlineExceeded.
+//
+// The budget belongs to the organisation: clients that share its key, in
+// one process or many, must share one limiter (WithRateLimiter, and
+// package dripcelredis across processes). WithRateLimiter and WithoutPacing
+// replace the Pacer; the window still times the wait after a 429.
 func WithRateLimit(n int, per time.Duration) Option {
 	return func(c *config) error {
 		if n < 1 || per <= 0 {
 			return fmt.Errorf("dripcel: WithRateLimit: %d requests per %s is not a rate", n, per)
 		}
-		c.rateLimiter = rate.NewLimiter(rate.Every(per/time.Duration(n)), 1)
+		c.rateN, c.rateWindow = n, per
 		return nil
 	}
 }
 
-// WithRateLimiter paces requests with l, which may be shared: Dripcel's
-// limit is per organisation, so clients in one process that use the same
-// key should share one limiter. It replaces WithRateLimit.
-func WithRateLimiter(l *rate.Limiter) Option {
+// WithRateLimiter paces requests with l instead of a Pacer of the client's
+// own. Share one limiter among all the clients that use the same
+// organisation: a *Pacer within one process, a dripcelredis.Limiter across
+// processes. If l is a Pauser it is told of each 429, so that all its users
+// hold back together. An x/time/rate *rate.Limiter works too; give it a
+// burst of 1 so that it cannot overrun a fixed window. The budget's window
+// (WithRateLimit) still times the wait after a 429. The last of
+// WithRateLimiter and WithoutPacing given wins.
+func WithRateLimiter(l Limiter) Option {
 	return func(c *config) error {
-		if l == nil {
-			return errors.New("dripcel: WithRateLimiter: nil *rate.Limiter")
+		if l == nil || l == (*rate.Limiter)(nil) || l == (*Pacer)(nil) {
+			return errors.New("dripcel: WithRateLimiter: nil limiter")
 		}
-		c.rateLimiter = l
+		c.rateLimiter, c.unpaced = l, false
 		return nil
 	}
+}
+
+// WithoutPacing turns pacing off: each request is sent as soon as it is
+// ready, as fast as Dripcel answers. Use it when something outside the
+// client already paces the requests. A 429 is still waited out as
+// WithRateLimit describes, and holds back the client's other requests. The
+// last of WithRateLimiter and WithoutPacing given wins.
+func WithoutPacing() Option {
+	return func(c *config) error {
+		c.rateLimiter, c.unpaced = nil, true
+		return nil
+	}
+}
+
+// limiter is the limiter cfg describes: nil for none.
+func (c config) limiter() Limiter {
+	switch {
+	case c.unpaced:
+		return nil
+	case c.rateLimiter != nil:
+		return c.rateLimiter
+	}
+	p, _ := NewPacer(c.rateN, c.rateWindow) // WithRateLimit checked them
+	return p
 }

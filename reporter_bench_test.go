@@ -16,7 +16,7 @@ func hungReporter(b *testing.B, opts ...dripcel.ReporterOption) (*dripcel.Report
 	b.Helper()
 	srv := dripceltest.Start(dripceltest.WithCampaigns(dripceltest.Campaign{ID: reporterCampaign, Country: "ZA"}))
 	srv.Delay(1<<30, time.Hour)
-	c, err := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL))
+	c, err := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL), dripcel.WithoutPacing())
 	if err != nil {
 		b.Fatal(err)
 	}

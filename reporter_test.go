@@ -36,6 +36,7 @@ func reporterClient(t *testing.T, srv *dripceltest.Server, opts ...dripcel.Optio
 	opts = append([]dripcel.Option{
 		dripcel.WithBaseURL(srv.URL),
 		dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond),
+		testBudget,
 	}, opts...)
 	c, err := dripcel.NewClient(srv.Key, opts...)
 	if err != nil {
@@ -376,34 +377,54 @@ func (tt *timedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(req)
 }
 
+// The client waits out a 429 within a call; once it gives up, the Reporter
+// waits at least as long again before its next try, so its retries are
+// paced by the budget too.
 func TestReporterHonoursRetryAfter(t *testing.T) {
-	srv := reporterServer(t)
-	srv.RateLimit(1, "1")
-	tt := &timedTransport{}
-	c := reporterClient(t, srv, dripcel.WithMaxRetries(0), dripcel.WithHTTPClient(&http.Client{Transport: tt}))
-	r := newReporter(t, c, dripcel.WithFlushInterval(time.Millisecond))
-	report(t, r, testSale(1))
-	if err := r.Flush(within(t, 20*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	tt.mu.Lock()
-	times := slices.Clone(tt.times)
-	tt.mu.Unlock()
-	if len(times) != 2 {
-		t.Fatalf("%d requests, want 2", len(times))
-	}
-	if gap := times[1].Sub(times[0]); gap < time.Second {
-		t.Errorf("sent again after %s; Retry-After asked for 1s", gap)
-	}
-	if st := r.Stats(); st.Retries != 1 || st.Sent != 1 {
-		t.Errorf("stats %+v", st)
+	for _, tc := range []struct {
+		name, header string
+		wait         time.Duration // asked for by each 429
+	}{
+		{"Retry-After", "1", time.Second},
+		{"the window without Retry-After", "", 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := reporterServer(t)
+			limited := 1 + dripcel.DefaultMaxRateLimitWaits // one call's worth
+			srv.RateLimit(limited, tc.header)
+			tt := &timedTransport{}
+			budget := dripcel.WithRateLimit(1_000_000, time.Millisecond)
+			if tc.header == "" {
+				budget = dripcel.WithRateLimit(1_000_000, tc.wait)
+			}
+			c := reporterClient(t, srv, budget, dripcel.WithMaxRetries(0), dripcel.WithHTTPClient(&http.Client{Transport: tt}))
+			r := newReporter(t, c, dripcel.WithFlushInterval(time.Millisecond))
+			report(t, r, testSale(1))
+			if err := r.Flush(within(t, 30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			tt.mu.Lock()
+			times := slices.Clone(tt.times)
+			tt.mu.Unlock()
+			if len(times) != limited+1 {
+				t.Fatalf("%d requests, want %d", len(times), limited+1)
+			}
+			for i := 1; i < len(times); i++ {
+				if gap := times[i].Sub(times[i-1]); gap < tc.wait {
+					t.Errorf("request %d came %s after the one before; the 429 asked for %s", i+1, gap, tc.wait)
+				}
+			}
+			if st := r.Stats(); st.Retries != 1 || st.Sent != 1 {
+				t.Errorf("stats %+v", st)
+			}
+		})
 	}
 }
 
 func TestReporterUnauthorizedStopsAndKeepsSales(t *testing.T) {
 	srv := reporterServer(t, dripceltest.WithKey("right-key"))
 	path := filepath.Join(t.TempDir(), "sales.spool")
-	wrong, err := dripcel.NewClient("wrong-key", dripcel.WithBaseURL(srv.URL), dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond))
+	wrong, err := dripcel.NewClient("wrong-key", dripcel.WithBaseURL(srv.URL), testBudget, dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -857,7 +878,7 @@ func TestReporterOptionsValidated(t *testing.T) {
 func TestReporterNeverShowsKey(t *testing.T) {
 	const canary = "canary-key-7f3a9c"
 	srv := reporterServer(t, dripceltest.WithKey("other"))
-	c, err := dripcel.NewClient(canary, dripcel.WithBaseURL(srv.URL))
+	c, err := dripcel.NewClient(canary, dripcel.WithBaseURL(srv.URL), testBudget)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 
-			c, err := dripcel.NewClient(leakKey, dripcel.WithBaseURL(srv.URL))
+			c, err := dripcel.NewClient(leakKey, dripcel.WithBaseURL(srv.URL), testBudget)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -78,7 +78,7 @@ type soakStats struct {
 func runSoak(t *testing.T, postbacks, uploads, perUpload, workers, faultPerMil int) soakStats {
 	srv := dripceltest.Start(dripceltest.WithCampaigns(dripceltest.Campaign{ID: "c1", Country: "ZA", DefaultSaleValue: 50}))
 	defer srv.Close()
-	client, err := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL),
+	client, err := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL), testBudget,
 		dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond), dripcel.WithBatchSize(perUpload))
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ func streamClient(t *testing.T, srv *dripceltest.Server, opts ...dripcel.Option)
 	opts = append([]dripcel.Option{
 		dripcel.WithBaseURL(srv.URL),
 		dripcel.WithMaxRetries(0),
+		testBudget,
 	}, opts...)
 	c, err := dripcel.NewClient(srv.Key, opts...)
 	if err != nil {

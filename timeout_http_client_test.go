@@ -43,7 +43,7 @@ func TestHTTPClientTimeoutBoundsAttempts(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := &deadlineTransport{left: make(chan time.Duration, 1)}
-			opts := append([]dripcel.Option{dripcel.WithBaseURL(srv.URL),
+			opts := append([]dripcel.Option{dripcel.WithBaseURL(srv.URL), testBudget,
 				dripcel.WithHTTPClient(&http.Client{Transport: tr, Timeout: tc.hc})}, tc.opts...)
 			c, err := dripcel.NewClient(srv.Key, opts...)
 			if err != nil {

@@ -83,10 +83,10 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
-			return true, nil
+			return c.policy.Fault(tally(ctx)), nil
 		}
 	}
-	return c.policy.CheckRetry(ctx, resp, err)
+	return c.decideRetry(ctx, resp, err)
 }
 
 // refuseRedirect is the inner client's CheckRedirect. Dripcel's API does not

@@ -16,7 +16,10 @@ import (
 func newClient(t *testing.T, srv *dripceltest.Server, opts ...dripcel.Option) *dripcel.Client {
 	t.Helper()
 	all := append([]dripcel.Option{dripcel.WithBaseURL(srv.URL),
-		dripcel.WithRetryWait(time.Millisecond, 2*time.Millisecond)}, opts...)
+		dripcel.WithRetryWait(time.Millisecond, 2*time.Millisecond),
+		// A budget these tests never reach, with a window (the wait after
+		// a 429 without Retry-After) of a millisecond.
+		dripcel.WithRateLimit(1_000_000, time.Millisecond)}, opts...)
 	c, err := dripcel.NewClient(srv.Key, all...)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +72,7 @@ func TestRejectsLikeDripcel(t *testing.T) {
 	srv := start(t)
 	c := newClient(t, srv)
 	ctx := context.Background()
-	wrongKey, _ := dripcel.NewClient("wrong", dripcel.WithBaseURL(srv.URL))
+	wrongKey, _ := dripcel.NewClient("wrong", dripcel.WithBaseURL(srv.URL), dripcel.WithoutPacing())
 
 	if err := wrongKey.UploadSales(ctx, []dripcel.Sale{{CampaignID: "za", Cell: "0631231234"}}); !errors.Is(err, dripcel.ErrUnauthorized) {
 		t.Errorf("upload with a wrong key: %v", err)

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/spf13/cobra"
@@ -37,6 +40,10 @@ func (f *clientFlags) newClient(opts ...dripcel.Option) (*dripcel.Client, error)
 	if strings.TrimSpace(key) == "" {
 		return nil, errNoKey
 	}
+	if strings.TrimSpace(key) != key || strings.ContainsFunc(key, unicode.IsControl) {
+		return nil, usageError("%s has spaces or control characters around or in it (a trailing newline from a file?): "+
+			"export it without them", envKey)
+	}
 	base := f.baseURL
 	if base == "" {
 		base = os.Getenv(envBaseURL)
@@ -46,11 +53,34 @@ func (f *clientFlags) newClient(opts ...dripcel.Option) (*dripcel.Client, error)
 	}
 	opts = append(opts, dripcel.WithMaxRetries(f.retries), dripcel.WithUserAgent("dripcel-cli"))
 	if base != "" {
+		if err := checkBaseURL(base); err != nil {
+			return nil, err
+		}
 		opts = append(opts, dripcel.WithBaseURL(base))
 	}
 	c, err := dripcel.NewClient(key, opts...)
 	if err != nil {
-		return nil, usageError("%s", strings.TrimPrefix(err.Error(), "dripcel: "))
+		return nil, usageError("%s", withoutGoNames(err))
 	}
 	return c, nil
+}
+
+// checkBaseURL refuses an address the library would refuse, in the terms
+// of the flag rather than of the library's options.
+func checkBaseURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usageError("--base-url or %s %s is not an address such as %s or http://127.0.0.1:8080",
+			envBaseURL, quote(base), dripcel.DefaultBaseURL)
+	}
+	return nil
+}
+
+// goName is a Go identifier at the start of a library message
+// ("NewClient: ", "WithTimeout: "), which means nothing on the command line.
+var goName = regexp.MustCompile(`(^|: )[A-Z][A-Za-z]+: `)
+
+// withoutGoNames words a library error for the command line.
+func withoutGoNames(err error) string {
+	return goName.ReplaceAllString(plain(err), "$1")
 }

@@ -66,7 +66,8 @@ func runDemo(ctx context.Context, std streams, quiet bool) error {
 		return &exitError{code: exitUsage, err: err}
 	}
 
-	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: defaultBatchRows}
+	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: 0,
+		zone: defaultZone, maxInvalid: -1}
 	flags.client = clientFlags{baseURL: srv.URL, key: srv.Key, retries: 0}
 
 	// A sale recorded "yesterday", so that row 7 is a duplicate.
@@ -88,13 +89,13 @@ func runDemo(ctx context.Context, std streams, quiet bool) error {
 	if code := exitCode(err); code != exitOK && code != exitRejected {
 		return err
 	}
-	std.out.printf("(exit code %d: some rows were refused)\n\n", exitCode(err))
+	std.out.printf("(exit code %d: some rows need action)\n\n", exitCode(err))
 
 	rj, err := os.ReadFile(rejectsPath)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	std.out.printf("rejects.csv (fix these rows and upload this file again):\n%s\n", indent(string(rj)))
+	std.out.printf("rejects.csv (the rows needing action: fix them and upload this file again):\n%s\n", indent(string(rj)))
 	std.out.println("The fake Dripcel now holds:")
 	for _, s := range srv.Sales() {
 		value := fmt.Sprintf("%.2f", s.SaleValue)

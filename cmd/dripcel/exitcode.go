@@ -7,23 +7,22 @@ import (
 
 // Exit codes, documented in the root command's help and the README.
 const (
-	exitOK        = 0 // every row accepted
-	exitRejected  = 1 // the server refused some rows (duplicates, unknown campaigns, …)
+	exitOK        = 0 // every row is in Dripcel
+	exitRejected  = 1 // Dripcel refused some rows, or some are invalid and were let go
 	exitUsage     = 2 // bad flag, unreadable file, malformed row, missing key: nothing sent
 	exitTransport = 3 // the key was refused, or the network or the service failed
 	exitInterrupt = 130
 )
 
-// exitCodesHelp is shown in the root command's help.
-const exitCodesHelp = `Exit codes:
-  0    every row was accepted
-  1    Dripcel refused some rows (duplicates, unknown campaigns, invalid);
-       see the summary and the --rejects file
-  2    usage or input error (bad flag, unreadable file, malformed row,
-       DRIPCEL_API_KEY not set); nothing was sent
-  3    the key was refused (401/403), or the network or Dripcel failed
-       after retries; the upload stopped
-  130  interrupted with Ctrl-C; the summary says what was sent`
+// exitCodesHelp is shown in the root command's help; each command's help
+// has its own table.
+const exitCodesHelp = `Exit codes, the same for every command ("dripcel help COMMAND" says
+what each means there):
+  0    done: every sale is in Dripcel
+  1    Dripcel refused some sales, or some need your action
+  2    usage or input error; nothing was sent
+  3    the key was refused, or the network or Dripcel failed; not delivered
+  130  interrupted with Ctrl-C`
 
 // exitError carries the process exit code with the error that caused it.
 // An error with an empty message has already been reported.

@@ -15,13 +15,21 @@ func TestExitCodes(t *testing.T) {
 		srv := newServer(t)
 		runCLI(t, env(srv), "upload", writeFile(t, "sales.csv", threeSales)).wantCode(t, 0)
 	})
-	t.Run("1 some refused", func(t *testing.T) {
+	t.Run("0 every row in Dripcel already", func(t *testing.T) {
 		srv := newServer(t)
 		path := writeFile(t, "sales.csv", threeSales)
 		runCLI(t, env(srv), "upload", path).wantCode(t, 0)
 		r := runCLI(t, env(srv), "upload", path)
+		r.wantCode(t, 0)
+		if got := summaryLine(t, r.stdout, "already in Dripcel"); got != "already in Dripcel 3 rows 2, 3, 4" {
+			t.Errorf("summary %q", got)
+		}
+	})
+	t.Run("1 some refused", func(t *testing.T) {
+		srv := newServer(t)
+		r := runCLI(t, env(srv), "upload", writeFile(t, "sales.csv", threeSales+"nope,27845550199,2025-10-14\n"))
 		r.wantCode(t, 1)
-		if got := summaryLine(t, r.stdout, "duplicates"); got != "duplicates 3 rows 2, 3, 4" {
+		if got := summaryLine(t, r.stdout, "campaign not found"); got != "campaign not found 1 row 5" {
 			t.Errorf("summary %q", got)
 		}
 	})
@@ -33,10 +41,10 @@ func TestExitCodes(t *testing.T) {
 		path := writeFile(t, "sales.csv", "campaign_id,cell\nc1,27631231234\nc1,12345\nc1,27821234567\n")
 		r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)
 		r.wantCode(t, 1)
-		if got := summaryLine(t, r.stdout, "invalid"); got != "invalid 1 row 3" {
+		if got := summaryLine(t, r.stdout, "refused"); got != "refused 1 row 3" {
 			t.Errorf("summary %q", got)
 		}
-		if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 2" {
+		if got := summaryLine(t, r.stdout, "recorded"); got != "recorded 2" {
 			t.Errorf("summary %q", got)
 		}
 		want := "campaign_id,cell,row,reason\nc1,12345,3,refused by Dripcel: 400 Invalid cell\n"
@@ -54,7 +62,7 @@ func TestExitCodes(t *testing.T) {
 			{args: []string{"upload"}},
 			{args: []string{"upload", path, path}},
 			{args: []string{"upload", "--no-such-flag", path}},
-			{args: []string{"upload", "--batch-size", "0", path}},
+			{args: []string{"upload", "--batch-size", "-1", path}},
 			{args: []string{"upload", "--from-row", "-1", path}, want: "--from-row -1 is below 0"},
 			{args: []string{"upload", "--format", "xml", path}},
 			{args: []string{"upload", "--base-url", "ftp://example.invalid", path}},
@@ -84,7 +92,7 @@ func TestExitCodes(t *testing.T) {
 		r := runCLI(t, e, "upload", "--batch-size", "2", "--rejects", rejects, writeFile(t, "sales.csv", threeSales))
 		r.wantCode(t, 3)
 		wantContains(t, "stderr", r.stderr, "upload stopped", "401 Unauthorized")
-		if got := summaryLine(t, r.stdout, "failed"); got != "failed 2 rows 2, 3" {
+		if got := summaryLine(t, r.stdout, "not delivered"); got != "not delivered 2 rows 2, 3" {
 			t.Errorf("summary %q", got)
 		}
 		// Rows 2 and 3 failed: going on starts from row 2.
@@ -93,7 +101,7 @@ func TestExitCodes(t *testing.T) {
 		if n := len(srv.Requests()); n != 1 {
 			t.Errorf("%d requests after a 401, want 1", n)
 		}
-		wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,failed: dripcel: POST "+srv.URL+"/sales: 401 Unauthorized")
+		wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: Dripcel refused the key (401 Unauthorized): check that DRIPCEL_API_KEY holds a current key with the sale.create permission")
 	})
 	t.Run("3 service failing", func(t *testing.T) {
 		srv := newServer(t)

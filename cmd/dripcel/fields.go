@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -45,11 +44,18 @@ type mapping struct {
 	campaign string
 	// region is --region: the region local cells are read in.
 	region string
+	// dates and amounts read soldAt and saleValue; fill stands for a blank
+	// soldAt.
+	dates   *dates
+	amounts amounts
+	fill    time.Time
+	// serialDates reads numbers in soldAt as spreadsheet serial dates.
+	serialDates bool
 }
 
 // newMapping reads --map entries ("cell=Phone", or several joined by commas).
 func newMapping(entries []string, campaign, region string) (*mapping, error) {
-	m := &mapping{columns: wireNames, campaign: strings.TrimSpace(campaign)}
+	m := &mapping{columns: wireNames, campaign: strings.TrimSpace(campaign), dates: &dates{zone: time.UTC}}
 	for _, entry := range entries {
 		for part := range strings.SplitSeq(entry, ",") {
 			part = strings.TrimSpace(part)
@@ -59,11 +65,11 @@ func newMapping(entries []string, campaign, region string) (*mapping, error) {
 			name, column, ok := strings.Cut(part, "=")
 			name, column = strings.TrimSpace(name), strings.TrimSpace(column)
 			if !ok || column == "" {
-				return nil, usageError("--map %q: want FIELD=COLUMN, e.g. cell=Phone", part)
+				return nil, usageError("--map %s: want FIELD=COLUMN, e.g. cell=Phone", quote(part))
 			}
 			f, ok := fieldNamed(name)
 			if !ok {
-				return nil, usageError("--map %q: unknown field %q (fields are %s)", part, name, strings.Join(wireNames[:], ", "))
+				return nil, usageError("--map %s: unknown field %s (fields are %s)", quote(part), quote(name), strings.Join(wireNames[:], ", "))
 			}
 			m.columns[f], m.mapped[f] = column, true
 		}
@@ -84,7 +90,7 @@ func checkRegion(region string) (string, error) {
 	// An empty cell is refused after the region is checked, so any other
 	// error means the region is unknown.
 	if _, err := dripcel.ToInternational("", r); err != nil && !errors.Is(err, dripcel.ErrInvalidCell) {
-		return "", usageError("--region %q is not a known region (use an ISO 3166 code such as ZA)", region)
+		return "", usageError("--region %s is not a known region (use an ISO 3166 code such as ZA)", quote(region))
 	}
 	return r, nil
 }
@@ -112,9 +118,9 @@ func (m *mapping) describe(f field) string {
 	return f.String()
 }
 
-// sale builds the sale of one row, or says everything wrong with it.
-func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
-	var problems []string
+// sale builds the sale of one row, or says everything wrong with it;
+// filled says the run's time stood in for a blank soldAt.
+func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []string, filled bool) {
 	get := func(f field) string {
 		v := vals[f]
 		if v.badType != "" {
@@ -131,7 +137,7 @@ func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
 		}
 		return s
 	}
-	s := dripcel.Sale{
+	s = dripcel.Sale{
 		CampaignID: get(fCampaign),
 		SendID:     get(fSendID),
 		ClickID:    get(fClickID),
@@ -143,47 +149,37 @@ func (m *mapping) sale(vals *[numFields]value) (dripcel.Sale, []string) {
 	if s.Cell != "" && m.region != "" {
 		cell, err := dripcel.ToInternational(s.Cell, m.region)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %q is not a valid %s number", m.describe(fCell), s.Cell, m.region))
+			problems = append(problems, fmt.Sprintf("%s %s is not a valid %s number", m.describe(fCell), quote(s.Cell), m.region))
 		}
 		s.Cell = cell
 	}
 	if raw := get(fSoldAt); raw != "" {
-		t, err := parseSoldAt(raw)
+		t, err := m.soldAt(raw)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %q %v", m.describe(fSoldAt), raw, err))
+			problems = append(problems, fmt.Sprintf("%s %s %v", m.describe(fSoldAt), quote(raw), err))
 		}
 		s.SoldAt = t
+	} else {
+		// Dripcel would read a blank as its own "now", which moves: a
+		// resume after midnight would record the rows in flight again.
+		s.SoldAt, filled = m.fill, true
 	}
 	if raw := get(fValue); raw != "" {
-		v, err := parseValue(raw)
+		v, err := m.amounts.parse(raw)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %q %v", m.describe(fValue), raw, err))
+			problems = append(problems, fmt.Sprintf("%s %s %v", m.describe(fValue), quote(raw), err))
 		}
 		s.SaleValue = v
 	}
-	return s, problems
+	return s, problems, filled
 }
 
-// soldAtLayouts are the forms Dripcel documents for soldAt.
-var soldAtLayouts = []string{"2006-01-02", "2006-01-02 15:04:05"}
-
-// parseSoldAt reads a soldAt value. The time is read as a clock time
-// without zone (UTC stands in) and is sent back as written: the library
-// formats it in its own location.
-func parseSoldAt(s string) (time.Time, error) {
-	for _, layout := range soldAtLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
+// soldAt reads a soldAt cell; a number from a spreadsheet is a serial date.
+func (m *mapping) soldAt(raw string) (time.Time, error) {
+	if m.serialDates {
+		if v, err := strconv.ParseFloat(raw, 64); err == nil && v >= 1 && v < 2958466 {
+			return serialTime(v, m.dates.zone), nil
 		}
 	}
-	return time.Time{}, errors.New("is not a date (want YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)")
-}
-
-// parseValue reads a saleValue: a plain decimal number.
-func parseValue(s string) (*float64, error) {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil, errors.New("is not a number")
-	}
-	return &v, nil
+	return m.dates.parse(raw)
 }

@@ -30,7 +30,8 @@ func TestUploadFromRow(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, dripceltest.WithClock(fixedNow))
-			r := runCLI(t, env(srv), "upload", "--quiet", "--from-row", tc.from, writeFile(t, tc.file, tc.content))
+			args := append([]string{"upload", "--quiet", "--from-row", tc.from}, fixedSoldAt...)
+			r := runCLI(t, env(srv), append(args, writeFile(t, tc.file, tc.content))...)
 			r.wantCode(t, 0)
 			wantStored(t, srv, tc.stored)
 			rows := strconv.Itoa(tc.read) + " rows"
@@ -75,7 +76,7 @@ func TestUploadGoesOnFromTheRowItNames(t *testing.T) {
 
 			r = runCLI(t, env(srv), "upload", "--quiet", "--retries", "0", "--batch-size", "2", "--from-row", m[1], path)
 			r.wantCode(t, 0)
-			if got := summaryLine(t, r.stdout, "accepted"); got != "accepted "+strconv.Itoa(5-tc.stored) {
+			if got := summaryLine(t, r.stdout, "recorded"); got != "recorded "+strconv.Itoa(5-tc.stored) {
 				t.Errorf("summary %q, want every row accepted, no duplicates", got)
 			}
 			cells := map[string]int{}

@@ -13,8 +13,16 @@ func TestHelp(t *testing.T) {
 		r.wantCode(t, 0)
 		wantContains(t, "help for "+strings.Join(args, " "), r.stdout, "Usage:", "Examples:", "dripcel ")
 		if args[0] == "--help" || args[0] == "upload" || args[0] == "postback" {
-			wantContains(t, "help", r.stdout, "Exit codes:", "DRIPCEL_API_KEY")
+			wantContains(t, "help", r.stdout, "Exit codes", "DRIPCEL_API_KEY")
 		}
+	}
+	// Each command's help has its own exit codes, not another's.
+	up := runCLI(t, nil, "upload", "--help").stdout
+	pb := runCLI(t, nil, "postback", "--help").stdout
+	wantContains(t, "upload help", up, "every row is in Dripcel", "130  interrupted")
+	wantContains(t, "postback help", pb, "Dripcel has the sale", "Dripcel refused the sale")
+	if strings.Contains(pb, "row") || strings.Contains(pb, "--rejects") {
+		t.Errorf("postback help speaks of rows:\n%s", pb)
 	}
 	r := runCLI(t, nil, "upload", "--help")
 	wantContains(t, "upload help", r.stdout, "--map", "--campaign", "--region", "--dry-run", "--rejects", "--quiet",
@@ -33,13 +41,14 @@ func TestDemo(t *testing.T) {
 	r := runCLI(t, nil, "demo", "--quiet")
 	r.wantCode(t, 0)
 	wantContains(t, "demo", r.stdout,
-		"sales.csv: 6 rows read, 6 sent",
-		"3 rejected rows written to rejects.csv",
+		"sales.csv: 6 rows read, 5 sent",
+		"1 row needing action written to rejects.csv",
 		`old-campaign,0845550199,2025-10-15,75,A-1005,6,"campaign not found: ""old-campaign"""`,
 		"demo-campaign cell 27725550101")
 	for outcome, want := range map[string]string{
-		"accepted":           "accepted 3",
-		"duplicates":         "duplicates 2 rows 5, 7",
+		"recorded":           "recorded 3",
+		"already in Dripcel": "already in Dripcel 1 row 7",
+		"repeated in file":   "repeated in file 1 row 5 (repeats 2)",
 		"campaign not found": "campaign not found 1 row 6",
 	} {
 		if got := summaryLine(t, r.stdout, outcome); got != want {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -19,10 +20,11 @@ const (
 	formatCSV
 	formatJSON  // a JSON array of objects
 	formatLines // JSON lines: one object a line
+	formatSheet // an Excel workbook (.xlsx)
 )
 
 func (f format) String() string {
-	return [...]string{"auto", "csv", "json", "jsonl"}[f]
+	return [...]string{"auto", "csv", "json", "jsonl", "xlsx"}[f]
 }
 
 func parseFormat(s string) (format, error) {
@@ -35,8 +37,10 @@ func parseFormat(s string) (format, error) {
 		return formatJSON, nil
 	case "jsonl", "ndjson", "json-lines", "lines":
 		return formatLines, nil
+	case "xlsx", "excel":
+		return formatSheet, nil
 	}
-	return 0, usageError("--format %q: want csv, json or jsonl", s)
+	return 0, usageError("--format %s: want csv, json, jsonl or xlsx", quote(s))
 }
 
 // utf8BOM starts files saved by Excel and Notepad as "UTF-8".
@@ -49,6 +53,9 @@ type input struct {
 	path   string // the file read
 	temp   bool   // path is a copy of stdin, removed by close
 	format format
+	kind   kind
+	// sheet is --sheet: the workbook sheet read ("": the first).
+	sheet string
 }
 
 // openInput checks that name can be read and settles its format. Standard
@@ -71,21 +78,68 @@ func openInput(name string, stdin io.Reader, forced format, stop <-chan struct{}
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		return nil, usageError("%s is a directory, not a sales file", in.name)
 	}
-	head, err := bufio.NewReader(f).Peek(4096)
-	if err != nil && !errors.Is(err, io.EOF) {
+	head, err := in.head(f, forced)
+	if err != nil {
 		in.close()
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", in.name, unwrapPath(err))}
+		return nil, err
+	}
+	in.format = forced
+	switch {
+	case in.kind.sheet:
+		in.format = formatSheet
+	case in.format == formatSheet:
+		in.close()
+		return nil, usageError("%s is not an Excel workbook (.xlsx), though --format xlsx says so", in.name)
+	case in.format == formatAuto:
+		in.format = detect(strings.TrimSuffix(strings.ToLower(in.path), ".gz"), head)
+	}
+	return in, nil
+}
+
+// head sniffs what the file is and returns its first text, decompressed and
+// transcoded, with any byte order mark and leading space trimmed.
+func (in *input) head(f *os.File, forced format) ([]byte, error) {
+	readErr := func(err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", in.name, unwrapPath(err))}
+	}
+	br := bufio.NewReader(f)
+	head, err := br.Peek(4096)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, readErr(err)
+	}
+	if bytes.HasPrefix(head, []byte("\x1f\x8b")) {
+		in.kind.gzip = true
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, usageError("%s is a damaged gzip file: %v", in.name, err)
+		}
+		head = make([]byte, 4096)
+		n, err := io.ReadFull(gz, head)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, usageError("%s is a damaged gzip file: %v", in.name, err)
+		}
+		head = head[:n]
+	}
+	if forced != formatSheet || in.kind.gzip {
+		k, err := sniff(in.name, in.path, head, in.kind.gzip)
+		if err != nil {
+			return nil, err
+		}
+		in.kind.utf16, in.kind.sheet = k.utf16, k.sheet
+	} else {
+		in.kind.sheet = true
+	}
+	if in.kind.sheet {
+		return head, nil
+	}
+	if in.kind.utf16 != "" {
+		head, _ = io.ReadAll(io.LimitReader(decodeUTF16(bytes.NewReader(head), in.kind.utf16), 4096))
 	}
 	head = bytes.TrimSpace(bytes.TrimPrefix(head, utf8BOM))
 	if len(head) == 0 {
-		in.close()
 		return nil, usageError("%s: the file is empty", in.name)
 	}
-	in.format = forced
-	if in.format == formatAuto {
-		in.format = detect(in.path, head)
-	}
-	return in, nil
+	return head, nil
 }
 
 // errStdinInterrupted ends a copy of standard input cut short by Ctrl-C.
@@ -151,11 +205,26 @@ func detect(path string, head []byte) format {
 
 // open starts a reader of the rows from the beginning.
 func (in *input) open(m *mapping) (rowReader, io.Closer, error) {
+	if in.format == formatSheet {
+		return openSheet(in, m)
+	}
 	f, err := os.Open(in.path)
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", in.name, unwrapPath(err))}
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	var text io.Reader = f
+	if in.kind.gzip {
+		gz, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
+		if err != nil {
+			_ = f.Close()
+			return nil, nil, usageError("%s is a damaged gzip file: %v", in.name, err)
+		}
+		text = gz
+	}
+	if in.kind.utf16 != "" {
+		text = decodeUTF16(text, in.kind.utf16)
+	}
+	br := bufio.NewReaderSize(&namedReader{r: text, name: in.name}, 64<<10)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}

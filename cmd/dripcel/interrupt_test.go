@@ -167,7 +167,7 @@ func TestUploadInterruptFinishesBatchInFlight(t *testing.T) {
 	}
 	wantContains(t, "stdout", r.stdout, "sales.csv: 2 rows read, 2 sent",
 		"stopped after row 3: any rows after it were not read or sent; to send the rest, run the same command again with --from-row 4")
-	if got := summaryLine(t, r.stdout, "accepted"); got != "accepted 2" {
+	if got := summaryLine(t, r.stdout, "recorded"); got != "recorded 2" {
 		t.Errorf("summary %q", got)
 	}
 	if got := readFile(t, rejects); got != "campaign_id,cell,soldAt,row,reason\n" {
@@ -185,11 +185,11 @@ func TestUploadSecondInterruptAbandonsBatch(t *testing.T) {
 	if n := stored(); n != 0 {
 		t.Errorf("server holds %d sales, want none", n)
 	}
-	if got := summaryLine(t, r.stdout, "failed"); got != "failed 2 rows 2, 3" {
+	if got := summaryLine(t, r.stdout, "not delivered"); got != "not delivered 2 rows 2, 3" {
 		t.Errorf("summary %q", got)
 	}
 	wantContains(t, "rejects", readFile(t, rejects),
-		"c1,27631231234,2025-10-14,2,failed: abandoned by a second Ctrl-C; Dripcel may or may not have it\n")
+		"c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)\n")
 }
 
 func TestUploadInterruptEndsRateLimitPause(t *testing.T) {
@@ -204,10 +204,10 @@ func TestUploadInterruptEndsRateLimitPause(t *testing.T) {
 	run.interrupt(t)
 	r := run.wait()
 	r.wantCode(t, 130)
-	if got := summaryLine(t, r.stdout, "not sent"); got != "not sent 10 rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11" {
+	if got := summaryLine(t, r.stdout, "not delivered"); got != "not delivered 10 rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11" {
 		t.Errorf("summary %q", got)
 	}
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not sent: interrupted while pausing for Dripcel's rate limit\n")
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again\n")
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
 	}
@@ -285,7 +285,7 @@ func TestUploadInterruptEndsRateLimitPauseWhileClassifying(t *testing.T) {
 	run.interrupt(t)
 	r := run.wait()
 	r.wantCode(t, 130)
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not sent: interrupted while pausing for Dripcel's rate limit\n")
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again\n")
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales, want none", n)
 	}

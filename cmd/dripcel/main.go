@@ -88,7 +88,7 @@ DRIPCEL_BASE_URL or --base-url sends requests to another address.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
-	root.AddCommand(newUploadCmd(std), newPostbackCmd(std), newNormalizeCmd(std), newDemoCmd(std))
+	root.AddCommand(newUploadCmd(std), newPostbackCmd(std), newNormalizeCmd(std), newDemoCmd(std), newFakeCmd(std))
 	return root
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/dripcel-go/dripcel"
@@ -14,7 +13,7 @@ import (
 type postbackFlags struct {
 	client                 clientFlags
 	campaign, cell, region string
-	soldAt, value          string
+	soldAt, value, zone    string
 	sendID, clickID        string
 }
 
@@ -25,11 +24,11 @@ func newPostbackCmd(std streams) *cobra.Command {
 		Short: "Report one sale (GET /sales/create)",
 		Long: `Report one sale with GET /sales/create, the postback form of Dripcel's API.
 
-It prints "accepted" and exits 0 when Dripcel takes the sale; a duplicate
-(Dripcel already has a sale with the same cell, campaign and soldAt date) or
-an unknown campaign exits 1.
+It prints "recorded" when Dripcel takes the sale, and "already in Dripcel"
+when Dripcel has a sale with the same cell, campaign and soldAt date (a
+blank soldAt is Dripcel's "now", so the date is today's).
 
-` + exitCodesHelp,
+` + postbackExitCodes,
 		Example: `  export DRIPCEL_API_KEY=...
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234 --region ZA
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 27631231234 \
@@ -45,6 +44,7 @@ an unknown campaign exits 1.
 	fl.StringVar(&f.cell, "cell", "", "the customer's cell number (required)")
 	fl.StringVar(&f.region, "region", "", "convert a local cell to international digits for this region, e.g. ZA")
 	fl.StringVar(&f.soldAt, "sold-at", "", "when the sale was made: YYYY-MM-DD or \"YYYY-MM-DD HH:MM:SS\" (default: now)")
+	fl.StringVar(&f.zone, "time-zone", defaultZone, "the zone a --sold-at with an offset is moved into, and one without is read in")
 	fl.StringVar(&f.value, "value", "", "the sale's value (default: the campaign's default value)")
 	fl.StringVar(&f.sendID, "send-id", "", "the send the sale came from")
 	fl.StringVar(&f.clickID, "click-id", "", "the click the sale came from")
@@ -74,32 +74,47 @@ func runPostback(ctx context.Context, std streams, f *postbackFlags) error {
 			return err
 		}
 		if s.Cell, err = dripcel.ToInternational(s.Cell, region); err != nil {
-			return usageError("--cell %q is not a valid %s number", f.cell, region)
+			return usageError("--cell %s is not a valid %s number", quote(f.cell), region)
 		}
 	}
 	if v := strings.TrimSpace(f.soldAt); v != "" {
-		if s.SoldAt, err = parseSoldAt(v); err != nil {
-			return usageError("--sold-at %q %v", v, err)
+		d, err := newDates(f.zone, "")
+		if err != nil {
+			return err
+		}
+		if s.SoldAt, err = d.parse(v); err != nil {
+			return usageError("--sold-at %s %v", quote(v), err)
 		}
 	}
 	if v := strings.TrimSpace(f.value); v != "" {
-		if s.SaleValue, err = parseValue(v); err != nil {
-			return usageError("--value %q %v", v, err)
+		if s.SaleValue, err = (amounts{}).parse(v); err != nil {
+			return usageError("--value %s %v", quote(v), err)
 		}
 	}
 	err = client.Postback(ctx, s)
-	switch {
-	case err == nil:
-		std.out.printf("accepted: campaign %s, cell %s\n", s.CampaignID, s.Cell)
-		return nil
-	case errors.Is(err, dripcel.ErrDuplicateSale):
-		return &exitError{code: exitRejected, err: errors.New(reasonDuplicate)}
-	case errors.Is(err, dripcel.ErrCampaignNotFound):
-		return &exitError{code: exitRejected, err: fmt.Errorf("campaign not found: %q", s.CampaignID)}
-	case errors.Is(err, dripcel.ErrInvalidSale):
-		return &exitError{code: exitUsage, err: err}
-	case refused(err):
-		return &exitError{code: exitRejected, err: fmt.Errorf("refused by Dripcel: %w", err)}
+	if errors.Is(err, dripcel.ErrInvalidSale) {
+		return &exitError{code: exitUsage, err: errors.New(plain(err))}
 	}
-	return &exitError{code: exitTransport, err: err}
+	switch dripcel.FateOf(err) {
+	case dripcel.Recorded:
+		std.out.printf("recorded: campaign %s, cell %s\n", s.CampaignID, s.Cell)
+		return nil
+	case dripcel.AlreadyRecorded:
+		std.out.printf("already in Dripcel: campaign %s, cell %s (it has a sale with this cell, campaign and soldAt date)\n", s.CampaignID, s.Cell)
+		return nil
+	case dripcel.Refused:
+		if _, reason := classOf(dripcel.Outcome{Fate: dripcel.Refused, Err: err}, s); reason != "" {
+			return &exitError{code: exitRejected, err: errors.New(reason)}
+		}
+	}
+	return &exitError{code: exitTransport, err: errors.New(failure(err))}
 }
+
+// postbackExitCodes is postback's own exit-code table.
+const postbackExitCodes = `Exit codes:
+  0    Dripcel has the sale: recorded now, or it had it already
+  1    Dripcel refused the sale (an unknown campaign, an unreadable cell)
+  2    usage error (a missing or malformed flag, DRIPCEL_API_KEY not set);
+       nothing was sent
+  3    not delivered: the key was refused (401/403), or the network or
+       Dripcel failed after retries; sending it again is safe`

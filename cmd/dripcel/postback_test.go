@@ -12,7 +12,7 @@ func TestPostback(t *testing.T) {
 	r := runCLI(t, env(srv), "postback", "--campaign", "c1", "--cell", "063 123 1234", "--region", "ZA",
 		"--sold-at", "2025-10-14 09:02:51", "--value", "199.99", "--send-id", "s-9", "--click-id", "k-9")
 	r.wantCode(t, 0)
-	wantContains(t, "stdout", r.stdout, "accepted: campaign c1, cell 27631231234")
+	wantContains(t, "stdout", r.stdout, "recorded: campaign c1, cell 27631231234")
 	r = runCLI(t, env(srv), "postback", "--campaign", "c2", "--cell", "27821234567")
 	r.wantCode(t, 0)
 	wantStored(t, srv, `c1 27631231234 raw="27631231234" soldAt="2025-10-14 09:02:51" value=199.99 send="s-9" click="k-9"
@@ -26,8 +26,8 @@ c2 27821234567 raw="27821234567" soldAt="2025-11-01 12:00:00" value=default send
 
 	t.Run("duplicate", func(t *testing.T) {
 		r := runCLI(t, env(srv), "postback", "--campaign", "c1", "--cell", "27631231234", "--sold-at", "2025-10-14")
-		r.wantCode(t, 1)
-		wantContains(t, "stderr", r.stderr, "duplicate: Dripcel already has a sale")
+		r.wantCode(t, 0)
+		wantContains(t, "stdout", r.stdout, "already in Dripcel: campaign c1, cell 27631231234")
 	})
 	t.Run("unknown campaign", func(t *testing.T) {
 		r := runCLI(t, env(srv), "postback", "--campaign", "nope", "--cell", "27631231234")
@@ -38,7 +38,7 @@ c2 27821234567 raw="27821234567" soldAt="2025-11-01 12:00:00" value=default send
 		r := runCLI(t, map[string]string{"DRIPCEL_API_KEY": "canary-wrong-key-31c9", "DRIPCEL_BASE_URL": srv.URL},
 			"postback", "--campaign", "c1", "--cell", "27631231234")
 		r.wantCode(t, 3)
-		wantContains(t, "stderr", r.stderr, "401 Unauthorized")
+		wantContains(t, "stderr", r.stderr, "401 Unauthorized", "check that DRIPCEL_API_KEY", "sale.create")
 		if strings.Contains(r.stderr, "dripcel: dripcel:") {
 			t.Errorf("stderr says dripcel twice: %q", r.stderr)
 		}

@@ -15,6 +15,8 @@ import (
 type progress interface {
 	start(phase string, total int)
 	add(n int)
+	// eta gives the time left, reckoned from Dripcel's request budget.
+	eta(d time.Duration)
 	done()
 }
 
@@ -40,19 +42,22 @@ type noProgress struct{}
 
 func (noProgress) start(string, int) {}
 func (noProgress) add(int)           {}
+func (noProgress) eta(time.Duration) {}
 func (noProgress) done()             {}
 
 // barProgress draws a bar with the rows done, the rate and the time left;
 // with no total (while checking) it shows a counter.
 type barProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	phase string
 }
 
 func (p *barProgress) start(phase string, total int) {
 	if total == 0 {
 		total = -1
 	}
+	p.phase = phase
 	p.bar = progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(p.w),
 		progressbar.OptionSetDescription(fmt.Sprintf("%-9s", phase)),
@@ -61,7 +66,9 @@ func (p *barProgress) start(phase string, total int) {
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
+		// The time left is Dripcel's budget's to tell (see eta), not the
+		// rows a second seen so far: the first requests go at once.
+		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionClearOnFinish(),
 	)
 }
@@ -70,6 +77,20 @@ func (p *barProgress) add(n int) {
 	if p.bar != nil {
 		_ = p.bar.Add(n)
 	}
+}
+
+func (p *barProgress) eta(d time.Duration) {
+	if p.bar != nil {
+		p.bar.Describe(fmt.Sprintf("%-9s %s", p.phase, left(d)))
+	}
+}
+
+// left reads "about 3m20s left".
+func left(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return "about " + d.Round(time.Second).String() + " left"
 }
 
 func (p *barProgress) done() {
@@ -87,6 +108,7 @@ type lineProgress struct {
 	phase        string
 	total, n     int
 	began, shown time.Time
+	left         time.Duration
 }
 
 func (p *lineProgress) start(phase string, total int) {
@@ -98,6 +120,16 @@ func (p *lineProgress) add(n int) {
 	p.n += n
 	if now := time.Now(); now.Sub(p.shown) >= p.every {
 		p.shown = now
+		p.line("")
+	}
+}
+
+// eta keeps the time left for the next line; the first is shown at once,
+// so that a log says from the start how long the upload will take.
+func (p *lineProgress) eta(d time.Duration) {
+	first := p.n == 0 && p.left == 0
+	p.left = d
+	if first && d > 0 {
 		p.line("")
 	}
 }
@@ -116,8 +148,12 @@ func (p *lineProgress) line(suffix string) {
 		rate = float64(p.n) / s
 	}
 	if p.total > 0 {
-		p.w.printf("%s: %d of %d rows (%d%%), %.0f rows/s%s\n",
-			p.phase, p.n, p.total, p.n*100/p.total, rate, suffix)
+		eta := ""
+		if suffix == "" && p.left > 0 {
+			eta = ", " + left(p.left) + " at Dripcel's request budget"
+		}
+		p.w.printf("%s: %d of %d rows (%d%%), %.0f rows/s%s%s\n",
+			p.phase, p.n, p.total, p.n*100/p.total, rate, eta, suffix)
 		return
 	}
 	p.w.printf("%s: %d rows, %.0f rows/s%s\n", p.phase, p.n, rate, suffix)

@@ -16,32 +16,61 @@ import (
 // sent again: the extra "row" and "reason" columns (or keys) are ignored by
 // upload.
 type rejects struct {
-	path   string
-	file   *os.File
-	w      *bufio.Writer
-	csv    *csv.Writer
-	format format
-	width  int // fields in a CSV input's header
-	n      int
-	err    error
+	path string
+	// earlier is the rejects file of the run being resumed, whose rows
+	// before from are kept; file is then a temporary file that replaces it
+	// when the run ends.
+	earlier *os.File
+	from    int
+	kept    int
+	file    *os.File
+	w       *bufio.Writer
+	csv     *csv.Writer
+	format  format
+	width   int // fields in a CSV input's header
+	n       int
+	err     error
 }
 
 // createRejects creates (or truncates) the rejects file before anything is
-// read, so an unwritable path is a usage error with nothing sent.
-func createRejects(path string, in *input) (*rejects, error) {
+// read, so an unwritable path is a usage error with nothing sent. A resumed
+// run (from > 1) keeps the rows of an existing rejects file that come
+// before from: those are the earlier run's; the rows from there on are
+// this run's to judge again.
+func createRejects(path string, in *input, from int) (*rejects, error) {
 	if path == "" {
 		return nil, nil
 	}
 	if !in.temp && sameFile(path, in.path) {
 		return nil, usageError("--rejects %s is the input file", path)
 	}
-	f, err := os.Create(path)
+	format := in.format
+	if format == formatSheet {
+		format = formatCSV // a spreadsheet's rejects are written as CSV
+	}
+	rj := &rejects{path: path, format: format, from: from}
+	var f *os.File
+	var err error
+	if st, serr := os.Stat(path); from > 1 && serr == nil && st.Size() > 0 {
+		if rj.earlier, err = os.Open(path); err == nil {
+			f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+		}
+	} else {
+		f, err = os.Create(path)
+	}
 	if err != nil {
+		rj.abort()
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("--rejects: %w", err)}
 	}
-	rj := &rejects{path: path, file: f, w: bufio.NewWriter(f), format: in.format}
-	if in.format == formatJSON {
+	rj.file, rj.w = f, bufio.NewWriter(f)
+	if rj.format == formatJSON {
 		_, rj.err = rj.w.WriteString("[")
+	}
+	if rj.earlier != nil && rj.format != formatCSV {
+		if err := rj.keepJSON(); err != nil {
+			rj.abort()
+			return nil, err
+		}
 	}
 	return rj, nil
 }
@@ -58,15 +87,20 @@ func sameFile(a, b string) bool {
 }
 
 // header starts a CSV rejects file with the input's header and the two
-// extra columns.
-func (rj *rejects) header(h []string, comma rune) {
+// extra columns, and keeps the earlier run's rows when resuming.
+func (rj *rejects) header(h []string, comma rune) error {
 	if rj == nil || rj.format != formatCSV || rj.csv != nil {
-		return
+		return nil
 	}
 	rj.csv = csv.NewWriter(rj.w)
 	rj.csv.Comma = comma
 	rj.width = len(h)
-	rj.set(rj.csv.Write(append(append([]string(nil), h...), extraColumn(h, "row"), extraColumn(h, "reason"))))
+	full := append(append([]string(nil), h...), extraColumn(h, "row"), extraColumn(h, "reason"))
+	rj.set(rj.csv.Write(full))
+	if rj.earlier != nil {
+		return rj.keepCSV(full, comma)
+	}
+	return nil
 }
 
 // extraColumn is name, or "dripcel_"+name when the input already has it.
@@ -95,7 +129,7 @@ func (rj *rejects) add(rec *record, reason string) {
 		rj.set(rj.csv.Write(append(fields, strconv.Itoa(rec.row), reason)))
 	case formatJSON:
 		sep := ",\n"
-		if rj.n == 1 {
+		if rj.n+rj.kept == 1 {
 			sep = "\n"
 		}
 		_, err := rj.w.WriteString(sep)
@@ -160,7 +194,7 @@ func (rj *rejects) close() error {
 	}
 	if rj.format == formatJSON {
 		end := "]\n"
-		if rj.n > 0 {
+		if rj.n+rj.kept > 0 {
 			end = "\n]\n"
 		}
 		_, err := rj.w.WriteString(end)
@@ -168,8 +202,41 @@ func (rj *rejects) close() error {
 	}
 	rj.set(rj.w.Flush())
 	rj.set(rj.file.Close())
+	if rj.earlier != nil {
+		_ = rj.earlier.Close()
+		if rj.err == nil {
+			rj.set(os.Rename(rj.file.Name(), rj.path))
+		} else {
+			_ = os.Remove(rj.file.Name())
+		}
+	}
 	if rj.err != nil {
 		return fmt.Errorf("writing %s: %w", rj.path, rj.err)
 	}
 	return nil
+}
+
+// keptNote says how many rows of an earlier run's file were kept.
+func (rj *rejects) keptNote() string {
+	if rj.earlier == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (after the %s kept from the earlier run)", plural(rj.kept, "row"))
+}
+
+// abort ends the file without keeping this run's rows: an earlier run's
+// rejects file is left as it was.
+func (rj *rejects) abort() {
+	if rj == nil {
+		return
+	}
+	if rj.file != nil {
+		_ = rj.file.Close()
+		if rj.earlier != nil {
+			_ = os.Remove(rj.file.Name())
+		}
+	}
+	if rj.earlier != nil {
+		_ = rj.earlier.Close()
+	}
 }

@@ -55,21 +55,51 @@ func newCSVReader(name string, br *bufio.Reader, m *mapping) (*csvReader, error)
 	if err != nil {
 		return nil, c.fatal(err)
 	}
+	row, _ := c.r.FieldPos(0)
 	c.header = header
+	if c.index, err = columns(name, row, header, m); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// columns finds the column of each field in a header row, or says which
+// required one is missing.
+func columns(name string, row int, header []string, m *mapping) ([numFields]int, error) {
+	var index [numFields]int
 	for f := range numFields {
-		c.index[f] = columnIndex(header, m.columns[f])
-		if c.index[f] >= 0 || (!m.required(f) && !m.mapped[f]) {
+		index[f] = columnIndex(header, m.columns[f])
+		if index[f] >= 0 || (!m.required(f) && !m.mapped[f]) {
 			continue
 		}
-		row, _ := c.r.FieldPos(0)
 		hint := fmt.Sprintf("name it with --map %s=COLUMN", f)
 		if f == fCampaign {
 			hint += " or give --campaign ID"
 		}
-		return nil, usageError("%s: row %d: no column %q (the columns are %s; %s)",
+		return index, usageError("%s: row %d: no column %q (the columns are %s; %s)",
 			name, row, m.columns[f], quoteAll(header), hint)
 	}
-	return c, nil
+	return index, nil
+}
+
+// headerOf is a reader of rows under a header line, whose rejects file
+// repeats that header.
+type headerOf interface {
+	headerRow() ([]string, rune)
+}
+
+func (c *csvReader) headerRow() ([]string, rune) { return c.header, c.comma }
+
+// fill makes a record of fields, with the values of each field.
+func fill(rec *record, index [numFields]int, width int) {
+	if len(rec.fields) != width {
+		rec.problem = fmt.Sprintf("has %d fields, the header has %d", len(rec.fields), width)
+	}
+	for f, i := range index {
+		if i >= 0 && i < len(rec.fields) {
+			rec.vals[f] = value{s: rec.fields[i], present: true}
+		}
+	}
 }
 
 // sniffComma picks the separator from the header line: a comma unless the
@@ -104,10 +134,17 @@ func columnIndex(header []string, name string) int {
 	return -1
 }
 
+// quoteAll lists a header's columns, cut short for a header that is not
+// one (a binary file read as text, say).
 func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
+	const most = 20
+	q := make([]string, 0, min(len(ss), most))
 	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
+		if i == most {
+			q = append(q, fmt.Sprintf("… and %d more", len(ss)-most))
+			break
+		}
+		q = append(q, quote(s))
 	}
 	return strings.Join(q, ", ")
 }
@@ -126,14 +163,7 @@ func (c *csvReader) Next() (*record, error) {
 		}
 		row, _ := c.r.FieldPos(0)
 		rec := &record{row: row, fields: fields}
-		if len(fields) != len(c.header) {
-			rec.problem = fmt.Sprintf("has %d fields, the header has %d", len(fields), len(c.header))
-		}
-		for f, i := range c.index {
-			if i >= 0 && i < len(fields) {
-				rec.vals[f] = value{s: fields[i], present: true}
-			}
-		}
+		fill(rec, c.index, len(c.header))
 		return rec, nil
 	}
 }

@@ -10,16 +10,22 @@ import (
 type outcome int
 
 const (
-	accepted outcome = iota
-	duplicate
-	notFound
-	invalid
-	failed
-	notSent
+	recorded     outcome = iota // recorded by this run
+	already                     // Dripcel had it already: needs nothing
+	repeated                    // repeats an earlier row of the file: Dripcel keeps the first
+	notFound                    // refused: no such campaign
+	refused                     // refused by Dripcel for another reason
+	invalid                     // found malformed before sending
+	notDelivered                // no verdict from Dripcel: safe to send again
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"accepted", "duplicates", "campaign not found", "invalid", "failed", "not sent"}
+var outcomeNames = [numOutcomes]string{
+	"recorded", "already in Dripcel", "repeated in file", "campaign not found", "refused", "invalid", "not delivered"}
+
+// needsAction reports whether rows with o go to the rejects file: the rows
+// a person must fix or send again. Rows in Dripcel already need nothing.
+func (o outcome) needsAction() bool { return o >= notFound }
 
 // shownRows is how many row numbers of each outcome the summary lists; the
 // rejects file has them all.
@@ -30,38 +36,55 @@ const shownRows = 10
 type tally struct {
 	read, sent int
 	count      [numOutcomes]int
-	rows       [numOutcomes][]int
+	rows       [numOutcomes][]string
 }
 
-func (t *tally) add(o outcome, row int) {
+func (t *tally) add(o outcome, row int) { t.addNote(o, row, "") }
+
+// addNote counts a row, with a note shown beside its number: "9 (as 2)".
+func (t *tally) addNote(o outcome, row int, note string) {
 	t.count[o]++
-	if o != accepted && len(t.rows[o]) < shownRows {
-		t.rows[o] = append(t.rows[o], row)
+	if o != recorded && len(t.rows[o]) < shownRows {
+		t.rows[o] = append(t.rows[o], strconv.Itoa(row)+note)
 	}
 }
 
-// rejected is the number of rows not accepted.
-func (t *tally) rejected() int {
+// actionable is the number of rows that need the user's action.
+func (t *tally) actionable() int {
 	n := 0
-	for o := duplicate; o < numOutcomes; o++ {
+	for o := notFound; o < numOutcomes; o++ {
 		n += t.count[o]
 	}
 	return n
 }
 
-// print writes the summary. note is the line after the counts, if any.
-func (t *tally) print(w *printer, name string, dryRun bool, rj *rejects) {
-	if dryRun {
+// refusedRows is the number of rows Dripcel or the check refused.
+func (t *tally) refusedRows() int {
+	return t.count[notFound] + t.count[refused] + t.count[invalid]
+}
+
+// summary is what the summary prints beside the counts.
+type summary struct {
+	name   string
+	dryRun bool
+	rj     *rejects
+	// fill describes the time that stood in for blank soldAt cells, if any.
+	fill string
+}
+
+// print writes the summary.
+func (t *tally) print(w *printer, s summary) {
+	if s.dryRun {
 		w.printf("%s: %s read, %d valid, %d invalid; nothing sent (--dry-run)\n",
-			name, plural(t.read, "row"), t.read-t.count[invalid], t.count[invalid])
+			s.name, plural(t.read, "row"), t.read-t.count[invalid], t.count[invalid])
 	} else {
-		w.printf("%s: %s read, %d sent\n", name, plural(t.read, "row"), t.sent)
+		w.printf("%s: %s read, %d sent\n", s.name, plural(t.read, "row"), t.sent)
 	}
 	for o := range numOutcomes {
-		if dryRun && o != invalid {
+		if s.dryRun && o != invalid && o != repeated {
 			continue
 		}
-		if o == notSent && t.count[o] == 0 {
+		if (o == notDelivered || o == repeated || o == already) && t.count[o] == 0 {
 			continue
 		}
 		w.printf("  %-19s %d", outcomeNames[o], t.count[o])
@@ -70,24 +93,32 @@ func (t *tally) print(w *printer, name string, dryRun bool, rj *rejects) {
 		}
 		w.println()
 	}
-	if rj != nil {
-		w.printf("%s written to %s\n", plural(rj.n, "rejected row"), rj.path)
-	} else if t.rejected() > shownRows {
-		w.println("use --rejects FILE to get every rejected row with its reason")
+	if t.count[repeated] > 0 {
+		w.println("repeated rows have the cell, campaign and soldAt date of an earlier row (named in brackets): " +
+			"Dripcel keeps one sale a day per cell and campaign, so they are not sent")
+	}
+	if t.count[already] > 0 {
+		w.println("rows already in Dripcel need nothing; where Dripcel stored part of a request it refused, " +
+			"the rows it stored then are counted there too (its answers cannot tell them apart)")
+	}
+	if s.fill != "" {
+		w.println(s.fill)
+	}
+	switch {
+	case s.rj != nil:
+		w.printf("%s needing action written to %s%s\n", plural(s.rj.n, "row"), s.rj.path, s.rj.keptNote())
+	case t.actionable() > shownRows:
+		w.println("use --rejects FILE to get every row needing action with its reason")
 	}
 }
 
 // rowList reads "rows 3, 7, 9" or "rows 3, 7, … and 40 more".
-func rowList(rows []int, total int) string {
-	s := make([]string, len(rows))
-	for i, r := range rows {
-		s[i] = strconv.Itoa(r)
-	}
+func rowList(rows []string, total int) string {
 	word := "rows "
 	if total == 1 {
 		word = "row "
 	}
-	out := word + strings.Join(s, ", ")
+	out := word + strings.Join(rows, ", ")
 	if total > len(rows) {
 		out += fmt.Sprintf(", … and %d more", total-len(rows))
 	}

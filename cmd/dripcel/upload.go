@@ -4,21 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/spf13/cobra"
 )
-
-// defaultBatchRows is how many rows the command hands the library at a
-// time; the library cuts requests by size within it.
-const defaultBatchRows = 200
 
 // uploadFlags are upload's flags.
 type uploadFlags struct {
@@ -27,6 +18,7 @@ type uploadFlags struct {
 	campaign string
 	region   string
 	format   string
+	sheet    string
 	rejects  string
 	dryRun   bool
 	quiet    bool
@@ -35,64 +27,105 @@ type uploadFlags struct {
 	fromRow int
 	// rateLimitWait bounds the pauses for Dripcel's rate limit.
 	rateLimitWait time.Duration
+	// soldAt fills blank soldAt cells; zone and dateFormat read dates.
+	soldAt, zone, dateFormat string
+	decimalComma             bool
+	// skipInvalid sends the valid rows of a file with invalid ones;
+	// maxInvalid does so while there are at most that many (-1: unset).
+	skipInvalid bool
+	maxInvalid  int
+	// rate is --rate: requests a minute (0: the library's default pacing).
+	rate int
 }
+
+// uploadExitCodes is upload's own exit-code table.
+const uploadExitCodes = `Exit codes:
+  0    every row is in Dripcel: recorded by this run, already there, or a
+       repeat of a row that is
+  1    some rows need your action: Dripcel refused them (an unknown
+       campaign, say), or they are invalid and --skip-invalid or
+       --max-invalid let the others go; see the summary and --rejects
+  2    usage or input error (bad flag, unreadable file, invalid rows
+       without --skip-invalid, DRIPCEL_API_KEY not set); nothing was sent
+  3    the key was refused (401/403), or the network or Dripcel failed
+       after retries; the upload stopped and says where to go on from
+  130  interrupted with Ctrl-C; the summary says what was sent`
 
 func newUploadCmd(std streams) *cobra.Command {
 	var f uploadFlags
 	cmd := &cobra.Command{
 		Use:   "upload FILE",
-		Short: "Upload a CSV, JSON or JSON-lines file of sales",
+		Short: "Upload a CSV, JSON, JSON-lines or Excel file of sales",
 		Long: `Upload every sale in FILE (or standard input, "-") with POST /sales.
 
-FILE is a CSV file with a header row, a JSON array of objects, or JSON lines
-(one object a line), told apart by the extension (.csv, .json, .jsonl) or
-else by the first character. Columns and keys are named as Dripcel names them:
+FILE is a CSV file with a header row, a JSON array of objects, JSON lines
+(one object a line) or an Excel workbook (.xlsx, its first sheet unless
+--sheet names one), told apart by the extension or else by the content.
+Files compressed with gzip (.csv.gz, .jsonl.gz) are read as they are; UTF-8
+with or without a byte order mark and UTF-16 with one (Excel's "Unicode
+Text") are read. Columns and keys are named as Dripcel names them:
 
   campaign_id  required, unless --campaign gives it
   cell         required; local (0631231234) or international (27631231234)
   send_id      optional
   click_id     optional
-  soldAt       optional; YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (blank: now)
-  saleValue    optional; a number such as 199.99 (blank: the campaign default)
+  soldAt       optional; YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], RFC 3339 with an
+               offset (2025-10-14T09:02:51+02:00), or the form --date-format
+               gives; blank: the time this run started (see below)
+  saleValue    optional; 199.99, 1,299.00, R199.99 or ZAR 1 299 (with
+               --decimal-comma: 1.299,00); blank: the campaign default
 
-Other columns are ignored. Use --map to read fields from other columns. CSV
-files may start with a UTF-8 byte order mark, use CRLF line ends, quote
-fields and use ";" or tabs between fields.
+Other columns are ignored. Use --map to read fields from other columns.
+Times are read in --time-zone (Dripcel's own, ` + defaultZone + `, unless
+you say otherwise); a time with an offset is moved into it.
 
-Every row is checked before anything is sent: a malformed row (a bad
-number or date, a missing cell) stops the upload with exit code 2, lists the
-rows at fault, and sends nothing. The file is read as a stream, so files of
-millions of rows upload in bounded memory.
+A blank soldAt is filled with one time for the whole run, shown in the
+summary, rather than left for Dripcel to read as its own "now": a rerun
+after midnight would otherwise record the same rows again on a new date.
+A rerun that goes on from a stop repeats it with --sold-at.
 
-Rows are sent --batch-size at a time. When Dripcel refuses a batch (409
-duplicate, 404 campaign not found, another 4xx), its rows are sent again one
-at a time, so that each row is classed exactly: accepted, duplicate (Dripcel
-already has a sale with the same cell, campaign and soldAt date), campaign
-not found, invalid, or failed. The summary gives the counts and the first row
-numbers of each; --rejects FILE gets every row not accepted, in the input's
-format, with "row" and "reason" columns added, ready to fix and send again.
-(Dripcel does not say whether it stores the other rows of a batch it
-refuses; if it does, they come back as duplicates when sent again: they are
-in Dripcel either way. --batch-size 1 avoids the question, at the cost of
-one request a row.)
+Every row is checked before anything is sent. An invalid row (a bad number
+or date, a missing cell) stops the upload with exit code 2 and nothing
+sent, unless --skip-invalid (or --max-invalid N) lets the valid rows go:
+the invalid ones then go to the rejects file with their reasons. Rows with
+the cell, campaign and soldAt date of an earlier row are one sale to
+Dripcel, which keeps the first: they are named and not sent. The file is
+read as a stream, so files of millions of rows upload in bounded memory.
 
-When Dripcel's rate limit (about 50 requests a minute) still refuses a
-request after the retries, upload pauses and sends it again, for up to
---rate-limit-wait in all.
+Each request is filled with as many rows as fit in a body Dripcel takes
+(--batch-size sets a count limit too): Dripcel's budget is about 50
+requests a minute, so full requests are the fast way. When Dripcel refuses
+a request for a row in it, the library sends its rows again in smaller
+requests until each has Dripcel's answer about it alone. The summary counts
+the rows recorded by this run, those Dripcel already had, those it refused
+(and why) and those not delivered (and why), with the first row numbers of
+each. (When Dripcel stores part of a request it refuses, the rows it stored
+then are counted as already in Dripcel: its answers cannot tell them apart.)
+--rejects FILE gets every row that needs your action, in the input's format
+(CSV for a workbook) with "row" and "reason" columns added, ready to fix
+and send again; rows already in Dripcel are not among them.
+
+--rate N spaces requests to at most N a minute; the progress shows the
+time left reckoned from that budget (from Dripcel's 50 a minute without
+--rate). When Dripcel's rate limit still refuses a request after the
+retries, upload pauses and sends it again, for up to --rate-limit-wait in
+all.
 
 Row numbers are line numbers in CSV and JSON-lines files (the CSV header is
-row 1) and positions in a JSON array (the first object is row 1).
+row 1), row numbers in a sheet, and positions in a JSON array (the first
+object is row 1).
 
 Ctrl-C stops reading: the batch in flight is finished, the summary printed
 and the rejects file written (rows read but not sent are in it); a second
 Ctrl-C abandons the batch in flight.
 
 An upload that stopped early (Ctrl-C, a refused key, a network failure)
-says which row to go on from: run the same command again with --from-row
-N, and the rows before N are skipped: read, so they must still be
-readable, but neither checked nor sent.
+says which row to go on from: run the same command again with the flags it
+names (--from-row N, and --sold-at when blanks were filled). The rows
+before N are read but neither checked nor sent, and the rejects file keeps
+the earlier run's rows before N and gains this run's.
 
-` + exitCodesHelp,
+` + uploadExitCodes,
 		Example: `  # A CSV export with the columns named as Dripcel names them:
   export DRIPCEL_API_KEY=...
   dripcel upload --region ZA --rejects rejects.csv sales.csv
@@ -102,8 +135,11 @@ readable, but neither checked nor sent.
   #   639978184d735c88ed8bbd68,063 123 1234,2025-10-14,199.99
   #   639978184d735c88ed8bbd68,0821234567,2025-10-14 09:02:51,
 
-  # A spreadsheet with its own headings, all rows for one campaign:
-  dripcel upload --campaign 639978184d735c88ed8bbd68 --map cell=Phone,saleValue=Amount orders.csv
+  # A workbook with its own headings, all rows for one campaign:
+  dripcel upload --campaign 639978184d735c88ed8bbd68 --map cell=Phone,saleValue=Amount orders.xlsx
+
+  # Dates written day first, send what is valid, keep the rest:
+  dripcel upload --region ZA --date-format DD/MM/YYYY --skip-invalid --rejects fix.csv export.csv.gz
 
   # Check a file without sending anything (no key needed):
   dripcel upload --dry-run --region ZA sales.jsonl
@@ -112,7 +148,7 @@ readable, but neither checked nor sent.
   export-sales --since yesterday | dripcel upload --quiet -
 
   # Go on after an upload that stopped at row 5001:
-  dripcel upload --region ZA --from-row 5001 sales.csv`,
+  dripcel upload --region ZA --rejects rejects.csv --from-row 5001 --sold-at "2026-11-30 14:02:11" sales.csv`,
 		Args: exactArgs(1, "upload needs one FILE (or - for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUpload(cmd.Context(), std, &f, args[0])
@@ -123,13 +159,21 @@ readable, but neither checked nor sent.
 	fl.StringSliceVar(&f.maps, "map", nil, "read a field from another column: FIELD=COLUMN[,FIELD=COLUMN…], e.g. cell=Phone,campaign_id=Campaign")
 	fl.StringVar(&f.campaign, "campaign", "", "campaign ID for every row (a campaign_id column is then ignored)")
 	fl.StringVar(&f.region, "region", "", "convert local cells to international digits for this region, e.g. ZA (needed for Campaigns V2)")
-	fl.StringVar(&f.format, "format", "auto", "input format: csv, json, jsonl or auto")
-	fl.StringVar(&f.rejects, "rejects", "", "write every row not accepted, with its row number and reason, to this file")
+	fl.StringVar(&f.format, "format", "auto", "input format: csv, json, jsonl, xlsx or auto")
+	fl.StringVar(&f.sheet, "sheet", "", "the sheet of an Excel workbook to read (default: the first)")
+	fl.StringVar(&f.rejects, "rejects", "", "write every row needing action, with its row number and reason, to this file (a resume appends)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "check and convert every row, send nothing (needs no key)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "show no progress (the summary is still printed)")
-	fl.IntVar(&f.batch, "batch-size", defaultBatchRows, "rows per request at most")
+	fl.IntVar(&f.batch, "batch-size", 0, "rows per request at most (0: as many as fit in one request, as the library does)")
 	fl.IntVar(&f.fromRow, "from-row", 0, "skip the rows before this row number (to go on after a stop)")
 	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
+	fl.StringVar(&f.soldAt, "sold-at", "", `the time blank soldAt cells stand for, e.g. "2026-11-30 14:02:11" (default: when this run started)`)
+	fl.StringVar(&f.zone, "time-zone", defaultZone, "the zone times are read in and blank soldAt is filled in: a zone name, UTC or Local")
+	fl.StringVar(&f.dateFormat, "date-format", "", "the form of soldAt values, e.g. DD/MM/YYYY or Go's 02/01/2006 (the standard forms are still read)")
+	fl.BoolVar(&f.decimalComma, "decimal-comma", false, "read amounts with a decimal comma: 1.299,50")
+	fl.BoolVar(&f.skipInvalid, "skip-invalid", false, "send the valid rows even when some are invalid; the invalid ones go to --rejects")
+	fl.IntVar(&f.maxInvalid, "max-invalid", -1, "as --skip-invalid, while there are at most this many invalid rows")
+	fl.IntVar(&f.rate, "rate", 0, "send at most this many requests a minute (Dripcel allows about 50 per organisation: share it between programs)")
 	return cmd
 }
 
@@ -147,12 +191,14 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 type upload struct {
 	std      streams
 	flags    *uploadFlags
-	m        *mapping
-	in       *input
+	ex       *export
 	client   *dripcel.Client
 	rejects  *rejects
 	progress progress
 	tally    tally
+	repeats  *repeats
+	// filled counts the rows whose blank soldAt the run's time stood for.
+	filled int
 	// lastRow is the last row read; stopped says reading ended early.
 	// resume is the first row that failed or was not sent (0: none).
 	lastRow     int
@@ -167,252 +213,122 @@ type upload struct {
 	waited  time.Duration
 }
 
-func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) error {
+// newUploadRun checks the flags that need no file.
+func newUploadRun(std streams, f *uploadFlags, now time.Time) (*upload, error) {
 	m, err := newMapping(f.maps, f.campaign, f.region)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if m.dates, err = newDates(f.zone, f.dateFormat); err != nil {
+		return nil, err
+	}
+	if m.fill, err = m.dates.fill(f.soldAt, now); err != nil {
+		return nil, err
+	}
+	m.amounts.decimalComma = f.decimalComma
+	switch {
+	case f.batch < 0:
+		return nil, usageError("--batch-size %d is negative", f.batch)
+	case f.fromRow < 0:
+		return nil, usageError("--from-row %d is below 0", f.fromRow)
+	case f.maxInvalid < -1:
+		return nil, usageError("--max-invalid %d is below 0", f.maxInvalid)
+	}
+	return &upload{std: std, flags: f, ex: &export{m: m}, progress: newProgress(std.err, f.quiet),
+		stop: make(chan struct{}), repeats: newRepeats()}, nil
+}
+
+func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) error {
 	forced, err := parseFormat(f.format)
 	if err != nil {
 		return err
 	}
-	if f.batch < 1 {
-		return usageError("--batch-size %d is below 1", f.batch)
+	u, err := newUploadRun(std, f, time.Now())
+	if err != nil {
+		return err
 	}
-	if f.fromRow < 0 {
-		return usageError("--from-row %d is below 0", f.fromRow)
-	}
-	u := &upload{std: std, flags: f, m: m, progress: newProgress(std.err, f.quiet), stop: make(chan struct{})}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer u.onInterrupt(cancel)()
 	if !f.dryRun {
 		// The key is checked before anything is read.
-		if u.client, err = f.client.newClient(dripcel.WithBatchSize(f.batch)); err != nil {
+		rate, err := f.rateOptions()
+		if err != nil {
+			return err
+		}
+		opts := rate
+		if f.batch > 0 {
+			opts = append(opts, dripcel.WithBatchSize(f.batch))
+		}
+		if u.client, err = f.client.newClient(opts...); err != nil {
 			return err
 		}
 	}
-	if u.in, err = openInput(file, std.in, forced, u.stop); err != nil {
+	if u.ex.in, err = openInput(file, std.in, forced, u.stop); err != nil {
 		return err
 	}
-	defer u.in.close()
-	if u.rejects, err = createRejects(f.rejects, u.in); err != nil {
+	u.ex.in.sheet = f.sheet
+	defer u.ex.in.close()
+	if u.rejects, err = createRejects(f.rejects, u.ex.in, f.fromRow); err != nil {
 		return err
 	}
 	if err := u.check(); err != nil {
-		// The file cannot be read to the end: nothing was sent.
-		_ = u.rejects.close()
+		// The file cannot be read to the end, or is not to be sent:
+		// nothing was sent, and an earlier run's rejects file stays.
+		u.rejects.abort()
 		if errors.Is(err, errCheckInterrupted) {
 			return &exitError{code: exitInterrupt, err: err}
 		}
 		return err
 	}
-	if u.tally.count[invalid] == 0 && !f.dryRun {
+	invalidRows := u.tally.count[invalid]
+	stopInvalid := invalidRows > 0 && !u.invalidAllowed(invalidRows)
+	if !stopInvalid && !f.dryRun && u.tally.read > 0 {
 		err = u.send(ctx)
 	}
 	if cerr := u.rejects.close(); cerr != nil && err == nil {
 		err = &exitError{code: exitUsage, err: cerr}
 	}
-	u.tally.print(std.out, u.in.name, f.dryRun, u.rejects)
+	u.tally.print(std.out, summary{name: u.ex.name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote()})
 	u.printStop()
 	if err != nil {
 		return err
 	}
 	switch {
-	case u.tally.count[invalid] > 0 && u.tally.sent == 0:
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s; nothing was sent", u.in.name, plural(u.tally.count[invalid], "invalid row"))}
+	case stopInvalid:
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %s; nothing was sent%s",
+			u.ex.name(), plural(invalidRows, "invalid row"), u.invalidHint(invalidRows))}
 	case u.interrupted.Load():
 		return &exitError{code: exitInterrupt, err: errors.New("interrupted")}
-	case u.tally.rejected() > 0:
+	case u.tally.actionable() > 0:
 		return &exitError{code: exitRejected}
 	}
 	return nil
 }
 
-// printStop explains rows that were never read or never delivered, and
-// names the row a rerun should start from.
-func (u *upload) printStop() {
-	switch {
-	case u.stopped:
-		from := u.resume
-		if from == 0 {
-			from = u.lastRow + 1
-		}
-		u.std.out.printf("stopped after row %d: any rows after it were not read or sent; "+
-			"to send the rest, run the same command again with --from-row %d\n", u.lastRow, from)
-	case u.resume != 0:
-		// Every row was read, but the last request failed or was cut short.
-		u.std.out.printf("row %d and the rows after it were not all delivered; "+
-			"to send them, run the same command again with --from-row %d\n", u.resume, u.resume)
-	}
+// invalidAllowed reports whether the valid rows go although n are invalid.
+func (u *upload) invalidAllowed(n int) bool {
+	return u.flags.skipInvalid || (u.flags.maxInvalid >= 0 && n <= u.flags.maxInvalid)
 }
 
-// errCheckInterrupted ends a check cut short by Ctrl-C.
-var errCheckInterrupted = errors.New("interrupted while checking the file; nothing was sent")
-
-// check reads every row and reports the malformed ones; nothing is sent.
-func (u *upload) check() error {
-	r, closer, err := u.in.open(u.m)
-	if err != nil {
-		return err
+// invalidHint says how to send the valid rows anyway.
+func (u *upload) invalidHint(n int) string {
+	if u.flags.maxInvalid >= 0 {
+		return fmt.Sprintf(" (more than --max-invalid %d; --skip-invalid sends the valid rows whatever their number)", u.flags.maxInvalid)
 	}
-	defer func() { _ = closer.Close() }()
-	u.header(r)
-	u.progress.start("checking", 0)
-	defer u.progress.done()
-	shown := 0
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			if u.interrupted.Load() {
-				return errCheckInterrupted // nothing sent yet: stop here
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if u.interrupted.Load() {
-			return errCheckInterrupted
-		}
-		if rec.row < u.flags.fromRow {
-			continue
-		}
-		u.tally.read++
-		u.progress.add(1)
-		if _, problems := u.sale(rec); len(problems) > 0 {
-			u.tally.add(invalid, rec.row)
-			reason := strings.Join(problems, "; ")
-			u.rejects.add(rec, reason)
-			if shown < shownRows {
-				u.std.err.printf("%s: row %d: %s\n", u.in.name, rec.row, reason)
-			} else if shown == shownRows {
-				u.std.err.printf("%s: more invalid rows not shown (use --rejects FILE to get them all)\n", u.in.name)
-			}
-			shown++
-		}
+	hint := " (fix them, or give --skip-invalid to send the valid rows"
+	if u.flags.rejects == "" {
+		hint += " and --rejects FILE to keep the invalid ones"
 	}
+	return hint + ")"
 }
 
-// header gives a CSV header to the rejects file.
-func (u *upload) header(r rowReader) {
-	if c, ok := r.(*csvReader); ok {
-		u.rejects.header(c.header, c.comma)
+// fillNote says what time blank soldAt cells stood for, if any did.
+func (u *upload) fillNote() string {
+	if u.filled == 0 {
+		return ""
 	}
-}
-
-// sale converts a row, with the problems found while reading it first.
-func (u *upload) sale(rec *record) (dripcel.Sale, []string) {
-	s, problems := u.m.sale(&rec.vals)
-	if rec.problem != "" {
-		problems = append([]string{rec.problem}, problems...)
-	}
-	return s, problems
-}
-
-// send reads the rows again and uploads them a batch at a time.
-func (u *upload) send(ctx context.Context) error {
-	r, closer, err := u.in.open(u.m)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = closer.Close() }()
-	u.progress.start("uploading", u.tally.read)
-	defer u.progress.done()
-	u.tally = tally{}
-	u.lastRow = max(u.flags.fromRow-1, 0)
-	batch := make([]*record, 0, u.flags.batch)
-	sales := make([]dripcel.Sale, 0, u.flags.batch)
-	for eof := false; !eof; {
-		if u.interrupted.Load() {
-			u.stopped = true
-			return nil
-		}
-		batch, sales = batch[:0], sales[:0]
-		for len(batch) < cap(batch) {
-			rec, err := r.Next()
-			if errors.Is(err, io.EOF) {
-				eof = true
-				break
-			}
-			if err != nil {
-				// The file changed since it was checked. The rows read
-				// into this batch go to the rejects, and a rerun starts
-				// from the first of them.
-				u.stopped = true
-				for _, rec := range batch {
-					u.reject(rec, notSent, "not sent: the file could not be read past a later row")
-				}
-				return err
-			}
-			if rec.row < u.flags.fromRow {
-				continue
-			}
-			u.tally.read++
-			u.lastRow = rec.row
-			s, problems := u.sale(rec)
-			if len(problems) > 0 {
-				u.reject(rec, invalid, strings.Join(problems, "; "))
-				continue
-			}
-			batch, sales = append(batch, rec), append(sales, s)
-		}
-		if u.interrupted.Load() {
-			u.stopped = !eof
-			for _, rec := range batch {
-				u.reject(rec, notSent, "not sent: interrupted")
-			}
-			return nil
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		if err := u.upload(ctx, batch, sales); err != nil {
-			u.stopped = !eof
-			if u.interrupted.Load() && errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return &exitError{code: exitTransport, err: fmt.Errorf("upload stopped: %w", err)}
-		}
-	}
-	return nil
-}
-
-// onInterrupt makes the first Ctrl-C (or SIGTERM) stop reading and the
-// second abandon the request in flight. It returns the function that
-// stops listening.
-func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		for n := 0; ; n++ {
-			select {
-			case <-sig:
-			case <-done:
-				return
-			}
-			if n == 0 {
-				u.interrupted.Store(true)
-				close(u.stop)
-				u.std.err.println("\ninterrupted: finishing the batch in flight (Ctrl-C again to abandon it)")
-				continue
-			}
-			cancel()
-		}
-	}()
-	return func() {
-		signal.Stop(sig)
-		close(done)
-	}
-}
-
-// reject counts a row that was not accepted and writes it to the rejects
-// file.
-func (u *upload) reject(rec *record, o outcome, reason string) {
-	if (o == failed || o == notSent) && (u.resume == 0 || rec.row < u.resume) {
-		u.resume = rec.row
-	}
-	u.tally.add(o, rec.row)
-	u.rejects.add(rec, reason)
+	at, zone := u.ex.fill()
+	return fmt.Sprintf("blank soldAt in %s read as %s %s, the time of this run (--sold-at sets it)",
+		plural(u.filled, "row"), formatSoldAt(at), zone)
 }

@@ -14,18 +14,51 @@ import (
 	"time"
 )
 
-// MaxRetryAfter is the longest Retry-After the client waits out by itself.
-// A longer one fails the call at once, so the caller can reschedule instead
-// of holding a checkout request open for minutes.
+// MaxRetryAfter is the longest Retry-After the client waits out by itself,
+// unless the budget's window is longer. A longer one fails the call at once,
+// so the caller can reschedule instead of holding a checkout request open
+// for minutes.
 const MaxRetryAfter = 60 * time.Second
 
 // Policy is the retry policy of one client.
 type Policy struct {
 	MinWait, MaxWait time.Duration
+	// MaxRetries bounds the retries after faults (network errors, 5xx) in
+	// one call.
+	MaxRetries int
+	// MaxLimited bounds the 429 answers in a row that one call waits out.
+	// They do not spend MaxRetries: a 429 says the budget is spent, not
+	// that anything is wrong.
+	MaxLimited int
+	// Window is the rate budget's window: after a 429 without a usable
+	// Retry-After, the budget is next free at the latest one window later.
+	Window time.Duration
 	// Now returns the current time; it reads HTTP-date Retry-After values.
 	Now func() time.Time
 	// Jitter returns a number in [0, 1); rand.Float64 when nil.
 	Jitter func() float64
+}
+
+// Tally is what one call has spent so far. The caller keeps one per call
+// and hands the same one to every Decide.
+type Tally struct {
+	// Faults is how many retries were spent on faults.
+	Faults int
+	// Limited is how many 429 answers came in a row.
+	Limited int
+	// Wait is the backoff Decide chose before the next attempt, after a
+	// fault. The wait after a 429 is not here: it holds back every request
+	// of the budget, so the caller keeps it with its pacing.
+	Wait time.Duration
+	// PastDeadline is set when Decide stopped because the wait asked for
+	// would end after the context's deadline.
+	PastDeadline bool
+}
+
+// MaxAttempts bounds the requests of one call under p: a 429 streak may
+// follow each fault.
+func (p Policy) MaxAttempts() int {
+	return (p.MaxRetries + 1) * (p.MaxLimited + 1)
 }
 
 // Status reports whether a response with this status may be tried again:
@@ -39,21 +72,23 @@ func Status(code int) bool {
 	return false
 }
 
-// CheckRetry is a retryablehttp.CheckRetry.
+// Decide is a retryablehttp.CheckRetry for the call whose tally is t: it
+// says whether to try again, and records in t what the retry spends.
 //
 // A final answer (any status that is not retried) stands even when ctx ended
 // as it arrived: a 200 means Dripcel took the sale, and reporting the
 // context's error instead would make the caller send it again.
 //
-// A Retry-After the context's deadline cannot wait out stops the retries at
-// once, rather than sleeping until the deadline to fail anyway; the caller
-// sees the rate-limit answer together with the deadline.
-func (p Policy) CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+// A wait the context's deadline cannot cover stops the retries at once,
+// rather than sleeping until the deadline to fail anyway; the caller sees
+// the answer together with the deadline.
+func (p Policy) Decide(ctx context.Context, t *Tally, resp *http.Response, err error) (bool, error) {
+	t.Wait = 0
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
-		return transportRetryable(err), nil
+		return transportRetryable(err) && p.fault(t, -1), nil
 	}
 	if !Status(resp.StatusCode) {
 		return false, nil
@@ -61,11 +96,57 @@ func (p Policy) CheckRetry(ctx context.Context, resp *http.Response, err error) 
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if d, ok := p.RetryAfter(resp); ok && (d > MaxRetryAfter || PastDeadline(ctx, d)) {
+	d, ok := p.ResumeAfter(resp)
+	if ok && d > max(MaxRetryAfter, p.Window) {
 		return false, nil
 	}
-	return true, nil
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if t.Limited >= p.MaxLimited {
+			return false, nil
+		}
+		if ok && PastDeadline(ctx, d) {
+			t.PastDeadline = true
+			return false, nil
+		}
+		t.Limited++
+		return true, nil
+	}
+	if !ok {
+		return p.fault(t, -1), nil
+	}
+	if t.Faults < p.MaxRetries && PastDeadline(ctx, d) {
+		t.PastDeadline = true
+		return false, nil
+	}
+	return p.fault(t, d), nil
 }
+
+// fault spends one retry on a fault, if any is left, and sets the wait
+// before it: wait, or the backoff when wait is negative.
+func (p Policy) fault(t *Tally, wait time.Duration) bool {
+	if t.Faults >= p.MaxRetries {
+		return false
+	}
+	t.Faults++
+	t.Limited = 0
+	if wait < 0 {
+		wait = p.Backoff(p.MinWait, p.MaxWait, t.Faults-1, nil)
+	}
+	t.Wait = wait
+	return true
+}
+
+// Fault counts a failed attempt that is tried again like a 5xx without
+// Retry-After (an answer that is not the server's own, say), and reports
+// whether the retries allow another; t.Wait is then its backoff.
+func (p Policy) Fault(t *Tally) bool {
+	t.Wait = 0
+	return p.fault(t, -1)
+}
+
+// NoWait is a retryablehttp.Backoff that never waits: the waits Decide
+// chooses are taken before the retry, where the call's context is at hand.
+func NoWait(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return 0 }
 
 // PastDeadline reports whether waiting d would take the call past ctx's
 // deadline.
@@ -133,6 +214,20 @@ func (p Policy) RetryAfter(resp *http.Response) (d time.Duration, ok bool) {
 		now = p.Now
 	}
 	return ParseRetryAfter(resp.Header.Get("Retry-After"), now())
+}
+
+// ResumeAfter is how long to hold off after resp: its Retry-After on a
+// 429 or 503, or on a 429 without a usable one, the budget's window (the
+// spent budget is free again by then whatever kind of window the server
+// counts). ok is false when resp asks for no wait of its own.
+func (p Policy) ResumeAfter(resp *http.Response) (d time.Duration, ok bool) {
+	if d, ok := p.RetryAfter(resp); ok {
+		return d, true
+	}
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests && p.Window > 0 {
+		return p.Window, true
+	}
+	return 0, false
 }
 
 // ParseRetryAfter reads a Retry-After value relative to now.

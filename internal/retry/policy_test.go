@@ -85,30 +85,121 @@ func TestBackoffObeysRetryAfter(t *testing.T) {
 	}
 }
 
-func TestCheckRetry(t *testing.T) {
-	p := Policy{}
+func TestDecide(t *testing.T) {
+	p := Policy{MaxRetries: 3, MaxLimited: 5}
 	ctx := context.Background()
 	for code, want := range map[int]bool{200: false, 400: false, 401: false, 404: false, 409: false,
 		429: true, 500: true, 501: false, 502: true, 503: true, 504: true, 505: false} {
-		if got, err := p.CheckRetry(ctx, response(code, ""), nil); got != want || err != nil {
+		if got, err := p.Decide(ctx, &Tally{}, response(code, ""), nil); got != want || err != nil {
 			t.Errorf("status %d: retry %v, %v; want %v", code, got, err, want)
 		}
 	}
-	if got, _ := p.CheckRetry(ctx, response(429, "61"), nil); got {
+	if got, _ := p.Decide(ctx, &Tally{}, response(429, "61"), nil); got {
 		t.Error("429 with Retry-After over the cap is retried")
 	}
-	if got, _ := p.CheckRetry(ctx, response(429, "60"), nil); !got {
+	if got, _ := p.Decide(ctx, &Tally{}, response(429, "60"), nil); !got {
 		t.Error("429 with Retry-After at the cap is not retried")
 	}
-	if got, _ := p.CheckRetry(ctx, nil, errors.New("connection reset by peer")); !got {
+	if got, _ := (Policy{MaxLimited: 1, Window: 2 * time.Minute}).Decide(ctx, &Tally{}, response(429, "120"), nil); !got {
+		t.Error("429 with Retry-After within a window above the cap is not retried")
+	}
+	if got, _ := p.Decide(ctx, &Tally{}, nil, errors.New("connection reset by peer")); !got {
 		t.Error("transport error is not retried")
 	}
-	if got, _ := p.CheckRetry(ctx, nil, errors.New(`unsupported protocol scheme "ftp"`)); got {
+	if got, _ := p.Decide(ctx, &Tally{}, nil, errors.New(`unsupported protocol scheme "ftp"`)); got {
 		t.Error("unsupported scheme is retried")
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if got, err := p.CheckRetry(cctx, nil, errors.New("x")); got || !errors.Is(err, context.Canceled) {
+	if got, err := p.Decide(cctx, &Tally{}, nil, errors.New("x")); got || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: retry %v, err %v", got, err)
+	}
+}
+
+// A 429 spends none of the retries meant for faults, and a streak of them
+// has a bound of its own that a fault in between starts again.
+func TestDecideCountsFaultsAnd429sApart(t *testing.T) {
+	p := Policy{MaxRetries: 2, MaxLimited: 3, MinWait: time.Millisecond, MaxWait: time.Millisecond}
+	ctx := context.Background()
+	var tl Tally
+	script := []struct {
+		code  int
+		retry bool
+	}{
+		{429, true}, {429, true}, {429, true}, // three waits, no fault retry spent
+		{500, true}, // first fault retry; the 429 streak ends
+		{429, true}, {429, true}, {429, true},
+		{503, true},  // second fault retry
+		{502, false}, // no fault retry left
+	}
+	for i, step := range script {
+		got, err := p.Decide(ctx, &tl, response(step.code, ""), nil)
+		if got != step.retry || err != nil {
+			t.Fatalf("step %d (%d): retry %v, %v; want %v (tally %+v)", i, step.code, got, err, step.retry, tl)
+		}
+	}
+	if tl.Faults != 2 {
+		t.Errorf("Faults = %d, want 2", tl.Faults)
+	}
+	tl = Tally{}
+	for range 3 {
+		_, _ = p.Decide(ctx, &tl, response(429, ""), nil)
+	}
+	if got, _ := p.Decide(ctx, &tl, response(429, ""), nil); got {
+		t.Error("a fourth 429 in a row is waited out; MaxLimited is 3")
+	}
+	if tl.Faults != 0 {
+		t.Errorf("429s spent %d fault retries", tl.Faults)
+	}
+}
+
+// The wait after a 429 without Retry-After is the budget's window, and one
+// the deadline cannot cover stops at once with PastDeadline set.
+func TestDecide429WaitsTheWindow(t *testing.T) {
+	p := Policy{MaxRetries: 3, MaxLimited: 5, Window: time.Minute}
+	if d, ok := p.ResumeAfter(response(429, "")); !ok || d != time.Minute {
+		t.Errorf("429 without Retry-After: resume after %v, %v; want the window", d, ok)
+	}
+	if d, ok := p.ResumeAfter(response(429, "garbage")); !ok || d != time.Minute {
+		t.Errorf("429 with unreadable Retry-After: resume after %v, %v; want the window", d, ok)
+	}
+	if d, ok := p.ResumeAfter(response(429, "7")); !ok || d != 7*time.Second {
+		t.Errorf("429 Retry-After 7: resume after %v, %v", d, ok)
+	}
+	if _, ok := p.ResumeAfter(response(503, "")); ok {
+		t.Error("503 without Retry-After asks for a budget wait")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var tl Tally
+	if got, _ := p.Decide(ctx, &tl, response(429, ""), nil); got || !tl.PastDeadline {
+		t.Errorf("429 with the window past the deadline: retry %v, PastDeadline %v; want false, true", got, tl.PastDeadline)
+	}
+	tl = Tally{}
+	if got, _ := p.Decide(ctx, &tl, response(503, "45"), nil); got || !tl.PastDeadline {
+		t.Errorf("503 Retry-After past the deadline: retry %v, PastDeadline %v; want false, true", got, tl.PastDeadline)
+	}
+	// With no retry left the call ends on the answer, not the deadline.
+	tl = Tally{Limited: 5}
+	if got, _ := p.Decide(ctx, &tl, response(429, ""), nil); got || tl.PastDeadline {
+		t.Errorf("429 with no wait left: retry %v, PastDeadline %v; want false, false", got, tl.PastDeadline)
+	}
+}
+
+func TestDecideSetsTheFaultBackoff(t *testing.T) {
+	p := Policy{MaxRetries: 3, MinWait: time.Second, MaxWait: 8 * time.Second, Jitter: func() float64 { return 1 }}
+	var tl Tally
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
+	for i, w := range want {
+		if got, _ := p.Decide(context.Background(), &tl, response(500, ""), nil); !got || tl.Wait != w {
+			t.Errorf("fault %d: retry %v, wait %v; want %v", i+1, got, tl.Wait, w)
+		}
+	}
+	if got, _ := p.Decide(context.Background(), &tl, response(503, "2"), nil); got {
+		t.Error("retried past MaxRetries")
+	}
+	tl = Tally{}
+	if _, _ = p.Decide(context.Background(), &tl, response(429, ""), nil); tl.Wait != 0 {
+		t.Errorf("a 429 set a fault backoff of %v; its wait is the pause", tl.Wait)
 	}
 }

@@ -152,17 +152,14 @@ func Redact(err error, secrets ...string) error {
 	return r
 }
 
-// Scrub replaces every occurrence of secrets in s, each raw or
-// query-escaped, with "REDACTED", and reports whether it replaced any.
-// Longer secrets are replaced first, so a query string that holds the key
+// Scrub replaces every occurrence of secrets in s, in any of the forms
+// secretForms gives, with "REDACTED", and reports whether it replaced any.
+// Longer forms are replaced first, so a query string that holds the key
 // goes as a whole.
 func Scrub(s string, secrets ...string) (string, bool) {
 	var forms []string
 	for _, secret := range secrets {
-		if secret == "" {
-			continue
-		}
-		for _, f := range []string{secret, url.QueryEscape(secret)} {
+		for _, f := range secretForms(secret) {
 			if strings.Contains(s, f) {
 				forms = append(forms, f)
 			}
@@ -176,6 +173,41 @@ func Scrub(s string, secrets ...string) (string, bool) {
 		s = strings.ReplaceAll(s, f, "REDACTED")
 	}
 	return s, true
+}
+
+// minValueLen is the shortest query value scrubbed on its own. Shorter ones
+// ("c1", a sale value of "0") identify no one, and replacing every copy of
+// them would leave nothing of a page to read.
+const minValueLen = 8
+
+// secretForms are the ways secret can show in what a server sends back: as
+// is, query- or path-escaped, and query-escaped twice, as in a login page's
+// return address (/login?next=%2Fsales%2Fcreate%3Fkey%3D...) that carries
+// the request's URL. A secret holding '=' may be a query string: each of
+// its values of minValueLen bytes or more is a secret too, since a page may
+// quote one parameter, such as the customer's cell, on its own.
+func secretForms(secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	escapings := func(v string) []string {
+		q := url.QueryEscape(v)
+		return []string{v, q, url.PathEscape(v), url.QueryEscape(q)}
+	}
+	forms := escapings(secret)
+	if strings.Contains(secret, "=") {
+		// A key that is not a query parses into fragments of itself,
+		// harmless to scrub; a parse error still leaves the values read.
+		q, _ := url.ParseQuery(secret)
+		for _, vs := range q {
+			for _, v := range vs {
+				if len(v) >= minValueLen {
+					forms = append(forms, escapings(v)...)
+				}
+			}
+		}
+	}
+	return forms
 }
 
 type redacted struct {

@@ -90,3 +90,27 @@ func TestURLDropsQueryAndCredentials(t *testing.T) {
 		t.Errorf("URL = %q", got)
 	}
 }
+
+// TestScrubForms: the key in every form a page can quote it in, and the
+// query's long values quoted alone, go; short values stay.
+func TestScrubForms(t *testing.T) {
+	const key = "k3y+/=&?#%_canary"
+	query := "key=" + url.QueryEscape(key) + "&campaign_id=c1&cell=27631239876&saleValue=0"
+	next := url.QueryEscape("/sales/create?" + query)
+	part := url.QueryEscape("/x?cell=27631239876&key=" + url.QueryEscape(key))
+	for in, want := range map[string]string{
+		"raw " + key:                      "raw REDACTED",
+		"escaped " + url.QueryEscape(key): "escaped REDACTED",
+		"path " + url.PathEscape(key):     "path REDACTED",
+		"/login?next=" + next:             "/login?next=%2Fsales%2Fcreate%3FREDACTED",
+		"/login?next=" + part:             "/login?next=%2Fx%3Fcell%3DREDACTED%26key%3DREDACTED",
+		"GET /sales/create?" + query:      "GET /sales/create?REDACTED",
+		"blocked: cell=27631239876":       "blocked: cell=REDACTED",
+		"campaign c1, value 0":            "campaign c1, value 0",
+	} {
+		got, changed := Scrub(in, key, query)
+		if got != want || changed != (in != want) {
+			t.Errorf("Scrub(%q) = %q, %v; want %q", in, got, changed, want)
+		}
+	}
+}

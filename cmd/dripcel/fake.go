@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dripcel-go/dripcel/dripceltest"
+	"github.com/spf13/cobra"
+)
+
+// fakeFlags are fake's flags.
+type fakeFlags struct {
+	addr         string
+	key          string
+	campaigns    []string
+	country      string
+	defaultValue float64
+	batchMode    string
+	verbose      bool
+	// Faults, applied after the first `after` requests.
+	after, fail, failStatus, drop int
+	delay                         time.Duration
+	ratePerMinute                 float64
+	fixedWindow                   int
+	proxyPage                     bool
+}
+
+func newFakeCmd(std streams) *cobra.Command {
+	var f fakeFlags
+	cmd := &cobra.Command{
+		Use:   "fake",
+		Short: "Run a fake Dripcel on a local port, to try uploads without an account",
+		Long: `Run the dripceltest fake Dripcel on a local address until Ctrl-C, so that
+you can try "dripcel upload" (or your own code) on your own files without a
+key or an account. Nothing leaves this machine. It prints the base URL and
+the key to use, and logs each request with the sales it recorded.
+
+It answers as Dripcel's documented API does: 200 {"ok":true}, 404 for an
+unknown campaign, 409 for a sale with the cell, campaign and soldAt date of
+one it has. What Dripcel does not document is set by flags: how a batch
+holding a duplicate is treated (--batch-mode), the rate limit (--rate-limit
+or --fixed-window), and faults for the requests after the first --after
+ones (--fail, --proxy-page, --drop, --delay).
+
+Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
+		Example: `  dripcel fake
+  # in another terminal:
+  export DRIPCEL_BASE_URL=http://127.0.0.1:8787 DRIPCEL_API_KEY=` + dripceltest.DefaultKey + `
+  dripcel upload --region ZA --campaign 639978184d735c88ed8bbd68 --rejects rejects.csv export.csv
+
+  # Dripcel's rate limit, and an outage after 3 requests:
+  dripcel fake --fixed-window 50 --after 3 --fail 5 --fail-status 503`,
+		Args: exactArgs(0, "fake takes flags only"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runFake(cmd.Context(), std, &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "the address to listen on (port 0: any free port)")
+	fl.StringVar(&f.key, "key", dripceltest.DefaultKey, "the API key the fake accepts")
+	fl.StringSliceVar(&f.campaigns, "campaign", []string{"639978184d735c88ed8bbd68", "demo-campaign"}, "the campaigns the fake knows")
+	fl.StringVar(&f.country, "country", "ZA", "the campaigns' country, in which local cells are read")
+	fl.Float64Var(&f.defaultValue, "default-value", 150, "the campaigns' default sale value")
+	fl.StringVar(&f.batchMode, "batch-mode", "partial", "a batch holding a duplicate or an unknown campaign: partial (store the others), atomic (store none) or prefix (store those before it)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every sale recorded, not only the count of each request")
+	fl.IntVar(&f.after, "after", 0, "answer this many requests normally before the faults begin")
+	fl.IntVar(&f.fail, "fail", 0, "answer this many requests with --fail-status")
+	fl.IntVar(&f.failStatus, "fail-status", http.StatusServiceUnavailable, "the status --fail answers with")
+	fl.BoolVar(&f.proxyPage, "proxy-page", false, "--fail answers with a proxy's HTML page, not Dripcel's JSON (a front or a wrong path)")
+	fl.IntVar(&f.drop, "drop", 0, "close the connection of this many requests without an answer")
+	fl.DurationVar(&f.delay, "delay", 0, "hold every request this long before answering (when no --fail or --drop is given)")
+	fl.Float64Var(&f.ratePerMinute, "rate-limit", 0, "answer 429 with Retry-After beyond this many requests a minute, as a token bucket (0: no limit)")
+	fl.IntVar(&f.fixedWindow, "fixed-window", 0, "answer 429 without Retry-After beyond this many requests in each clock minute, as Dripcel's documented ~50 may be (0: no limit)")
+	return cmd
+}
+
+func runFake(ctx context.Context, std streams, f *fakeFlags) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return usageError("cannot listen on %s: %v (give another with --addr, or --addr 127.0.0.1:0 for any free port)", f.addr, err)
+	}
+	fake := dripceltest.Start(opts...)
+	defer fake.Close()
+	f.faults(fake)
+
+	base := "http://" + ln.Addr().String()
+	std.out.printf("A fake Dripcel is listening at %s (nothing leaves this machine).\n", base)
+	std.out.printf("Campaigns: %s (country %s, default sale value %g); batches holding a duplicate: %s.\n",
+		strings.Join(f.campaigns, ", "), f.country, f.defaultValue, f.batchMode)
+	std.out.printf("To send to it, in another terminal:\n  export DRIPCEL_BASE_URL=%s\n  export DRIPCEL_API_KEY=%s\n", base, f.key)
+	std.out.printf("  dripcel upload --region %s --rejects rejects.csv sales.csv\nCtrl-C stops it.\n\n", f.country)
+
+	l := &fakeLog{fake: fake, out: std.out, verbose: f.verbose}
+	srv := &http.Server{Handler: l.wrap(fake.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return &exitError{code: exitTransport, err: fmt.Errorf("the fake stopped: %w", err)}
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	std.out.printf("\nstopped: %s recorded in %s\n", plural(len(fake.Sales()), "sale"), plural(l.requests, "request"))
+	return nil
+}
+
+// options turns the flags into the fake's options.
+func (f *fakeFlags) options() ([]dripceltest.Option, error) {
+	var mode dripceltest.BatchMode
+	switch strings.ToLower(f.batchMode) {
+	case "partial":
+		mode = dripceltest.BatchPartial
+	case "atomic":
+		mode = dripceltest.BatchAtomic
+	case "prefix":
+		mode = dripceltest.BatchPrefix
+	default:
+		return nil, usageError("--batch-mode %s: want partial, atomic or prefix", quote(f.batchMode))
+	}
+	region, err := checkRegion(f.country)
+	if err != nil {
+		return nil, usageError("--country %s is not a known region (use an ISO 3166 code such as ZA)", quote(f.country))
+	}
+	f.country = region
+	if len(f.campaigns) == 0 {
+		return nil, usageError("--campaign: give at least one campaign ID")
+	}
+	if strings.TrimSpace(f.key) == "" {
+		return nil, usageError("--key is empty")
+	}
+	if f.after < 0 || f.fail < 0 || f.drop < 0 || f.delay < 0 || f.ratePerMinute < 0 || f.fixedWindow < 0 {
+		return nil, usageError("--after, --fail, --drop, --delay, --rate-limit and --fixed-window cannot be negative")
+	}
+	if f.fail > 0 && (f.failStatus < 400 || f.failStatus > 599) {
+		return nil, usageError("--fail-status %d: want an error status, 400 to 599", f.failStatus)
+	}
+	cs := make([]dripceltest.Campaign, len(f.campaigns))
+	for i, id := range f.campaigns {
+		cs[i] = dripceltest.Campaign{ID: strings.TrimSpace(id), Country: region, DefaultSaleValue: f.defaultValue}
+	}
+	opts := []dripceltest.Option{dripceltest.WithKey(f.key), dripceltest.WithCampaigns(cs...), dripceltest.WithBatchMode(mode)}
+	if f.ratePerMinute > 0 {
+		opts = append(opts, dripceltest.WithRateLimit(f.ratePerMinute, 1))
+	}
+	if f.fixedWindow > 0 {
+		opts = append(opts, dripceltest.WithFixedWindow(f.fixedWindow, time.Minute))
+	}
+	return opts, nil
+}
+
+// faults queues the faults the flags ask for.
+func (f *fakeFlags) faults(fake *dripceltest.Server) {
+	if f.fail == 0 && f.drop == 0 {
+		if f.delay > 0 {
+			fake.Delay(1<<30, f.delay)
+		}
+		return
+	}
+	fake.Pass(f.after)
+	fake.Drop(f.drop)
+	if f.proxyPage {
+		fake.Respond(f.fail, f.failStatus, "text/html", dripceltest.ProxyPage(f.failStatus))
+	} else {
+		fake.Fail(f.fail, f.failStatus)
+	}
+}
+
+// fakeLog logs each request with the sales it recorded. Requests are served
+// one at a time so that the sales stored can be told apart by request: a
+// fake under Dripcel's budget of about 50 requests a minute loses nothing
+// by it.
+type fakeLog struct {
+	mu       sync.Mutex
+	fake     *dripceltest.Server
+	out      *printer
+	verbose  bool
+	requests int
+}
+
+func (l *fakeLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		before := len(l.fake.Sales())
+		rw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			// Also when the fake drops the connection (it panics with
+			// http.ErrAbortHandler, which net/http expects).
+			l.requests++
+			sales := l.fake.Sales()[before:]
+			status := "no answer (connection dropped)"
+			if rw.status != 0 {
+				status = fmt.Sprintf("%d %s", rw.status, http.StatusText(rw.status))
+			}
+			l.out.printf("%s %s %s: %s, %s recorded\n", time.Now().Format("15:04:05"), r.Method, r.URL.Path,
+				status, plural(len(sales), "sale"))
+			if l.verbose {
+				for _, s := range sales {
+					l.out.printf("  %s cell %s soldAt %s value %g\n", s.CampaignID, s.Cell, s.SoldAt, s.SaleValue)
+				}
+			}
+		}()
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// statusWriter keeps the status written, and lets the fake drop the
+// connection through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the connection cannot be taken over")
+	}
+	return hj.Hijack()
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/dripcel-go/dripcel"
+)
+
+// send reads the rows again and uploads the valid ones a batch at a time.
+// Invalid and repeated rows were counted (and the invalid ones written to
+// the rejects file) by check, and are passed over.
+func (u *upload) send(ctx context.Context) error {
+	p, err := u.ex.pass()
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	toSend := u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
+	u.progress.start("uploading", toSend)
+	u.progress.eta(u.timeLeft(toSend))
+	defer u.progress.done()
+	u.tally.read = 0
+	u.lastRow = max(u.flags.fromRow-1, 0)
+	batch := make([]*record, 0, u.flags.chunk())
+	sales := make([]dripcel.Sale, 0, u.flags.chunk())
+	for eof := false; !eof; {
+		if u.interrupted.Load() {
+			u.stopped = true
+			return nil
+		}
+		batch, sales = batch[:0], sales[:0]
+		for len(batch) < cap(batch) {
+			r, err := p.next()
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
+			}
+			if err != nil {
+				// The file changed since it was checked. The rows read
+				// into this batch go to the rejects, and a rerun starts
+				// from the first of them.
+				u.stopped = true
+				for _, rec := range batch {
+					u.reject(rec, notDelivered, "not sent: the file could not be read past a later row")
+				}
+				return err
+			}
+			if r.row < u.flags.fromRow {
+				continue
+			}
+			u.tally.read++
+			u.lastRow = r.row
+			if len(r.problems) > 0 || u.repeats.repeated(r.row) > 0 {
+				continue
+			}
+			batch, sales = append(batch, r.record), append(sales, r.sale)
+		}
+		if u.interrupted.Load() {
+			u.stopped = !eof
+			for _, rec := range batch {
+				u.reject(rec, notDelivered, "not sent: interrupted")
+			}
+			return nil
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		err := u.upload(ctx, batch, sales)
+		u.progress.eta(u.timeLeft(toSend - u.tally.sent))
+		if err != nil {
+			u.stopped = !eof
+			if u.interrupted.Load() && errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return &exitError{code: exitTransport, err: fmt.Errorf("upload stopped: %s", plain(err))}
+		}
+	}
+	return nil
+}

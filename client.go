@@ -14,9 +14,16 @@
 // Requests keep to Dripcel's rate budget, 50 a minute, evenly spaced (see
 // WithRateLimit); a 429 is waited out. Failed attempts (network errors, 500,
 // 502, 503, 504) are retried with backoff; see the README for the exact
-// guarantees. Errors match the
-// sentinels ErrCampaignNotFound, ErrDuplicateSale, ErrUnauthorized,
-// ErrRateLimited, ErrInvalidSale and ErrInvalidCell with errors.Is.
+// guarantees. Errors match the sentinels ErrCampaignNotFound,
+// ErrDuplicateSale, ErrUnauthorized, ErrRateLimited, ErrNotFromDripcel,
+// ErrInvalidSale and ErrInvalidCell with errors.Is.
+//
+// Only Dripcel's own answer, its JSON envelope, settles a sale: a page from a
+// proxy, an empty 2xx or a redirect is ErrNotFromDripcel and leaves the sale
+// to be sent again. A failed upload's *UploadError gives every sale its own
+// Outcome (Recorded, AlreadyRecorded, Refused or NotDelivered); a batch
+// Dripcel refuses is sent again in parts until each sale has Dripcel's answer
+// about it alone.
 //
 // The API key never appears in an error, a log line or a printed value.
 //

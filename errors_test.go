@@ -88,9 +88,9 @@ func TestResponseMapping(t *testing.T) {
 				// The one classifier agrees with the sentinel.
 				want := dripcel.NotDelivered
 				switch {
-				case tt.sentinel == dripcel.ErrDuplicateSale:
+				case errors.Is(tt.sentinel, dripcel.ErrDuplicateSale):
 					want = dripcel.AlreadyRecorded
-				case tt.sentinel == dripcel.ErrCampaignNotFound, tt.sentinel == nil && (tt.status == 200 || tt.status == 400):
+				case errors.Is(tt.sentinel, dripcel.ErrCampaignNotFound), tt.sentinel == nil && (tt.status == 200 || tt.status == 400):
 					want = dripcel.Refused
 				}
 				if f := dripcel.FateOf(err); f != want {

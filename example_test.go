@@ -124,3 +124,51 @@ func Example_errors() {
 	// not accepted: [1] true
 	// invalid: cell is required
 }
+
+// Each sale of an upload has its own outcome, whichever way Dripcel treats a
+// batch holding a bad sale: here one sale Dripcel already has, one for an
+// unknown campaign and one repeated inside the upload.
+func ExampleUploadError_Outcomes() {
+	srv := fakeDripcel()
+	defer srv.Close()
+	client, _ := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL), dripcel.WithCellRegion("ZA"))
+	day := time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC)
+	campaign := "639978184d735c88ed8bbd68"
+	_ = client.Postback(context.Background(), dripcel.Sale{CampaignID: campaign, Cell: "0631231234", SoldAt: day})
+
+	sales := []dripcel.Sale{
+		{CampaignID: campaign, Cell: "0631231234", SoldAt: day}, // Dripcel has it
+		{CampaignID: campaign, Cell: "0821234567", SoldAt: day},
+		{CampaignID: "000000000000000000000000", Cell: "0721234567", SoldAt: day},
+		{CampaignID: campaign, Cell: "0821234567", SoldAt: day}, // repeats sale 1
+	}
+	err := client.UploadSales(context.Background(), sales)
+	var upErr *dripcel.UploadError
+	if errors.As(err, &upErr) {
+		for i, o := range upErr.Outcomes() {
+			fmt.Println(i, o.Fate)
+		}
+		fmt.Println("send again:", upErr.Count(dripcel.NotDelivered))
+	}
+	// Output:
+	// 0 already recorded
+	// 1 recorded
+	// 2 refused
+	// 3 already recorded
+	// send again: 0
+}
+
+// FateOf classes the result of a call that reported one sale.
+func ExampleFateOf() {
+	srv := fakeDripcel()
+	defer srv.Close()
+	client, _ := dripcel.NewClient(srv.Key, dripcel.WithBaseURL(srv.URL))
+	sale := dripcel.Sale{CampaignID: "639978184d735c88ed8bbd68", Cell: "27631231234",
+		SoldAt: time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC)}
+
+	fmt.Println(dripcel.FateOf(client.Postback(context.Background(), sale)))
+	fmt.Println(dripcel.FateOf(client.Postback(context.Background(), sale)))
+	// Output:
+	// recorded
+	// already recorded
+}

@@ -97,9 +97,9 @@ func (want outcome) fate() dripcel.Fate {
 	switch {
 	case want.ok:
 		return dripcel.Recorded
-	case want.sentinel == dripcel.ErrDuplicateSale:
+	case errors.Is(want.sentinel, dripcel.ErrDuplicateSale):
 		return dripcel.AlreadyRecorded
-	case want.sentinel == dripcel.ErrCampaignNotFound,
+	case errors.Is(want.sentinel, dripcel.ErrCampaignNotFound),
 		want.sentinel == nil && want.status != 0 && want.status < 500:
 		return dripcel.Refused
 	}

@@ -173,7 +173,7 @@ func checkBatches(t *testing.T, ue *dripcel.UploadError, want []wantBatch) {
 		case w.sent && errors.Is(w.cause, dripcel.ErrCampaignNotFound):
 			fate = dripcel.Refused
 		}
-		if b.Fate != fate || ue.Outcome(b.First).Fate != fate || ue.Outcome(b.Last).Err != b.Err {
+		if b.Fate != fate || ue.Outcome(b.First).Fate != fate || !errors.Is(ue.Outcome(b.Last).Err, b.Err) {
 			t.Errorf("batch %d: fate %v (outcome %v), want %v", i, b.Fate, ue.Outcome(b.First), fate)
 		}
 		if w.cause != nil && !errors.Is(b, w.cause) {

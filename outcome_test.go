@@ -66,7 +66,7 @@ func TestOutcomesMatchWhatDripcelStored(t *testing.T) {
 			u := newOutcomeUpload()
 			srv := dripceltest.NewServer(t, dripceltest.WithBatchMode(m.mode),
 				dripceltest.WithCampaigns(dripceltest.Campaign{ID: "za", Country: "ZA"}))
-			c, err := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), dripcel.WithBatchSize(8))
+			c, err := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), dripcel.WithBatchSize(8), testBudget)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestOneRecordedSaleDoesNotCostItsBatch(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			srv := dripceltest.NewServer(t, dripceltest.WithBatchMode(m.mode),
 				dripceltest.WithCampaigns(dripceltest.Campaign{ID: "camp-1", Country: "ZA"}))
-			c, err := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL))
+			c, err := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), testBudget)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +192,7 @@ func TestRepeatsInsideAnUploadAreNotSent(t *testing.T) {
 
 	t.Run("recorded", func(t *testing.T) {
 		srv := dripceltest.NewServer(t, dripceltest.WithCampaigns(dripceltest.Campaign{ID: "camp-1", Country: "ZA"}))
-		c, _ := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL))
+		c, _ := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), testBudget)
 		err := c.UploadSales(context.Background(), []dripcel.Sale{first, later, other, nextDay})
 		var ue *dripcel.UploadError
 		if !errors.As(err, &ue) {
@@ -214,7 +214,7 @@ func TestRepeatsInsideAnUploadAreNotSent(t *testing.T) {
 	})
 	t.Run("follows a refusal", func(t *testing.T) {
 		srv := dripceltest.NewServer(t) // no campaigns: every sale is refused
-		c, _ := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL))
+		c, _ := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), testBudget)
 		err := c.UploadSales(context.Background(), []dripcel.Sale{first, later})
 		var ue *dripcel.UploadError
 		if !errors.As(err, &ue) {
@@ -232,7 +232,7 @@ func TestRepeatsInsideAnUploadAreNotSent(t *testing.T) {
 	t.Run("follows no delivery", func(t *testing.T) {
 		srv := dripceltest.NewServer(t, dripceltest.WithCampaigns(dripceltest.Campaign{ID: "camp-1", Country: "ZA"}))
 		srv.Fail(1, http.StatusServiceUnavailable)
-		c, _ := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0))
+		c, _ := dripcel.NewClient(dripceltest.DefaultKey, dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0), testBudget)
 		err := c.UploadSales(context.Background(), []dripcel.Sale{first, later})
 		var ue *dripcel.UploadError
 		if !errors.As(err, &ue) {
@@ -279,7 +279,7 @@ func TestBodyLimitIsLearnt(t *testing.T) {
 	ls := &limitServer{limit: 30_000}
 	srv := httptest.NewServer(ls)
 	t.Cleanup(srv.Close)
-	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0))
+	c, err := dripcel.NewClient("key", dripcel.WithBaseURL(srv.URL), dripcel.WithMaxRetries(0), testBudget)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,11 +22,15 @@ import (
 // spent settling a refused batch"). A refused group is halved: when bad
 // sales are few and Dripcel stored nothing, one half is usually accepted
 // whole, and finding d bad sales among n takes about 2d·log2(n/d) requests.
-// When both halves are refused too, the group is dense with sales Dripcel
-// already has (a file uploaded again, or a Dripcel that stored the good
-// sales of the first request), and halving further would cost about 2n
-// requests where asking about each sale alone costs n: its sales are then
-// sent one by one.
+// But when Dripcel stored the good sales of the first request (partial), or
+// the part before the bad one (prefix), or the batch was a file uploaded
+// again, every sale it holds comes back refused however the group is cut,
+// and halving down to single sales costs about 2n requests where asking
+// about each sale alone costs n. Such a group shows itself by both halves
+// being refused level after level: after denseStreak levels of that, its
+// sales are asked about one by one (n+30 requests for a dense batch of 600,
+// against 2n). Sparse bad sales rarely fill both halves four levels down,
+// so they keep the cost of halving.
 
 // splitStrategy is how a refused group is asked about. Clients use
 // halveThenOneByOne; the others exist so that the benchmark measuring the
@@ -42,12 +46,12 @@ const (
 // settle sends batch b and settles each of its sales, then releases b.
 func (u *uploader) settle(b *batch) {
 	defer b.body.Release()
-	u.resolve(b, all(len(b.idx)), u.post(b, nil))
+	u.resolve(b, all(len(b.idx)), u.post(b, nil), 0)
 }
 
 // resolve settles the sales of b at positions ps, given err, Dripcel's
-// answer to a request holding exactly them.
-func (u *uploader) resolve(b *batch, ps []int, err error) {
+// answer to a request holding exactly them; streak is split's.
+func (u *uploader) resolve(b *batch, ps []int, err error, streak int) {
 	if err == nil {
 		return // recorded: sales outside u.failed are
 	}
@@ -56,14 +60,14 @@ func (u *uploader) resolve(b *batch, ps []int, err error) {
 			u.record(b, ps, refusal(apiErr), err)
 			return
 		}
-		u.split(b, ps)
+		u.split(b, ps, streak)
 		return
 	}
 	if tooLarge(err) && len(ps) > 1 {
 		// The client's body cap has learnt from the answer: the sales
 		// go again in requests cut to it, cut again if still too large.
 		for _, part := range b.cut(ps, u.c.bodyCap.limit()) {
-			u.resolve(b, part, u.post(b, part))
+			u.resolve(b, part, u.post(b, part), 0)
 		}
 		return
 	}
@@ -73,9 +77,14 @@ func (u *uploader) resolve(b *batch, ps []int, err error) {
 	u.record(b, ps, NotDelivered, err)
 }
 
-// split settles ps, a refused group of more than one sale.
-func (u *uploader) split(b *batch, ps []int) {
-	if u.c.split == oneByOne {
+// denseStreak is how many levels of halving in a row must find both halves
+// refused before a group's sales are asked about one by one.
+const denseStreak = 4
+
+// split settles ps, a refused group of more than one sale. streak counts
+// the levels above it at which both halves were refused.
+func (u *uploader) split(b *batch, ps []int, streak int) {
+	if u.c.split == oneByOne || u.c.split == halveThenOneByOne && streak >= denseStreak {
 		u.oneByOne(b, ps)
 		return
 	}
@@ -84,28 +93,19 @@ func (u *uploader) split(b *batch, ps []int) {
 	errR := u.post(b, r)
 	_, refusedL := refusedContent(errL)
 	_, refusedR := refusedContent(errR)
-	if !refusedL || !refusedR || u.c.split == halveOnly {
-		u.resolve(b, l, errL)
-		u.resolve(b, r, errR)
-		return
+	next := 0
+	if refusedL && refusedR {
+		next = streak + 1
 	}
-	for _, g := range [...]struct {
-		ps  []int
-		err error
-	}{{l, errL}, {r, errR}} {
-		if len(g.ps) == 1 {
-			u.resolve(b, g.ps, g.err)
-			continue
-		}
-		u.oneByOne(b, g.ps)
-	}
+	u.resolve(b, l, errL, next)
+	u.resolve(b, r, errR, next)
 }
 
 // oneByOne settles each sale of ps with a request of its own.
 func (u *uploader) oneByOne(b *batch, ps []int) {
 	for k := range ps {
 		one := ps[k : k+1]
-		u.resolve(b, one, u.post(b, one))
+		u.resolve(b, one, u.post(b, one), 0)
 	}
 }
 

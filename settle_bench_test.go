@@ -2,6 +2,7 @@ package dripcel_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -86,7 +87,8 @@ func settleCost(b *testing.B, mode dripceltest.BatchMode, strategy int, before, 
 	}
 	already := len(srv.Requests())
 	err = c.UploadSales(context.Background(), sales)
-	if ue, ok := err.(*dripcel.UploadError); ok && ue.Count(dripcel.NotDelivered) > 0 {
+	var ue *dripcel.UploadError
+	if errors.As(err, &ue) && ue.Count(dripcel.NotDelivered) > 0 {
 		b.Fatalf("%d sales not delivered: %v", ue.Count(dripcel.NotDelivered), err)
 	}
 	return len(srv.Requests()) - already - 1

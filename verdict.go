@@ -2,6 +2,7 @@ package dripcel
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -58,7 +59,8 @@ func (e *APIError) verdict() verdict {
 // refusedContent reports whether err is Dripcel refusing the content of a
 // request, so that each sale of a refused batch must be asked about alone.
 func refusedContent(err error) (*APIError, bool) {
-	apiErr, ok := err.(*APIError)
+	var apiErr *APIError
+	ok := errors.As(err, &apiErr)
 	return apiErr, ok && apiErr.verdict() == verdictRefused
 }
 

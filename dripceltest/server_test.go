@@ -138,7 +138,9 @@ func TestFaults(t *testing.T) {
 	srv := start(t)
 	// A fresh connection per request: net/http itself retries a GET whose
 	// reused connection drops, which would hide the Drop.
-	c := newClient(t, srv, dripcel.WithMaxRetries(0),
+	// No retries, and a 429 handed back at once rather than waited out, so
+	// each fault is seen as it was served.
+	c := newClient(t, srv, dripcel.WithMaxRetries(0), dripcel.WithMaxRateLimitWaits(0),
 		dripcel.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
 	ctx := context.Background()
 	s := func(i int) dripcel.Sale {

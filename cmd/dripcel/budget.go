@@ -1,26 +1,30 @@
 package main
 
 import (
+	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
 )
 
-// dripcelRate is the budget Dripcel documents: about 50 requests a minute
-// per organisation. It is what the time left is reckoned from when --rate
-// is not given.
-const dripcelRate = 50
-
-// rateOptions are the client options --rate asks for: none when it is not
-// given, so that the library's own pacing applies.
-func (f *uploadFlags) rateOptions() ([]dripcel.Option, error) {
+// rateOptions are the client options for pacing: the library's own (at
+// Dripcel's documented budget) unless --rate sets another, its 429 waits
+// bounded by --rate-limit-wait, and a transport that counts the requests
+// made for the time left.
+func (u *upload) rateOptions() ([]dripcel.Option, error) {
+	f := u.flags
+	opts := []dripcel.Option{
+		dripcel.WithMaxRateLimitWaits(f.rateLimitWaits()),
+		dripcel.WithHTTPClient(&http.Client{Transport: &u.requests}),
+	}
 	switch {
 	case f.rate == 0:
-		return nil, nil
+		return opts, nil
 	case f.rate < 0:
 		return nil, usageError("--rate %d is below 1", f.rate)
 	}
-	return []dripcel.Option{dripcel.WithRateLimit(f.rate, time.Minute)}, nil
+	return append(opts, dripcel.WithRateLimit(f.rate, time.Minute)), nil
 }
 
 // readAhead is how many rows send hands the library at once when
@@ -42,7 +46,18 @@ func (f *uploadFlags) budgetRate() int {
 	if f.rate > 0 {
 		return f.rate
 	}
-	return dripcelRate
+	return dripcel.DefaultRateLimit
+}
+
+// requestCounter counts the requests the client makes, retries and 429s
+// included: each spends the budget.
+type requestCounter struct {
+	n atomic.Int64
+}
+
+func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // timeLeft reckons the time the rows not yet sent need under the budget:
@@ -57,9 +72,13 @@ func (u *upload) timeLeft(left int) time.Duration {
 	if perRequest == 0 {
 		perRequest = dripcel.DefaultMaxBatchBytes / 151 // a full body of realistic 151-byte sales
 	}
-	if u.batches > 0 && u.tally.sent > 0 {
-		perRequest = float64(u.tally.sent) / float64(u.batches)
+	if n := u.requests.n.Load(); n > 0 && u.tally.sent > 0 {
+		perRequest = float64(u.tally.sent) / float64(n)
 	}
 	requests := int((float64(left) + perRequest - 1) / perRequest)
-	return time.Duration(requests) * time.Minute / time.Duration(u.flags.budgetRate())
+	window := time.Minute
+	if u.flags.rate == 0 {
+		window = dripcel.DefaultRateWindow
+	}
+	return time.Duration(requests) * window / time.Duration(u.flags.budgetRate())
 }

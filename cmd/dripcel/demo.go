@@ -67,7 +67,8 @@ func runDemo(ctx context.Context, std streams, quiet bool) error {
 	}
 
 	flags := &uploadFlags{region: "ZA", rejects: rejectsPath, format: "auto", quiet: quiet, batch: 0,
-		zone: defaultZone, maxInvalid: -1}
+		zone: defaultZone, maxInvalid: -1, rateLimitWait: 10 * time.Minute,
+		rate: 60000} // the fake keeps no budget: no need to pace for it
 	flags.client = clientFlags{baseURL: srv.URL, key: srv.Key, retries: 0}
 
 	// A sale recorded "yesterday", so that row 7 is a duplicate.

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -240,4 +241,18 @@ func TestUploadRepeatedRows(t *testing.T) {
 	if n, reqs := len(srv.Sales()), srv.Requests(); n != 3 || len(reqs) != 1 || reqs[0].Sales != 3 {
 		t.Errorf("server holds %d sales from %+v, want 3 from one request of 3", n, reqs)
 	}
+}
+
+// TestUploadNamedPipe reads a file that can be read only once, as a shell's
+// <(zcat export.csv.gz) is: it is copied first, as standard input is.
+func TestUploadNamedPipe(t *testing.T) {
+	if _, err := os.Stat("/dev/stdin"); err != nil {
+		t.Skip("no /dev/stdin here")
+	}
+	srv := newServer(t)
+	inv := invocation{args: []string{"upload", "--quiet", "--region", "ZA", "/dev/stdin"}, env: env(srv),
+		stdin: strings.NewReader(exportCSV)}
+	r := inv.run(t)
+	r.wantCode(t, 0)
+	wantStored(t, srv, exportStored)
 }

@@ -69,6 +69,18 @@ func openInput(name string, stdin io.Reader, forced format, stop <-chan struct{}
 		if err := in.copyStdin(stdin, stop); err != nil {
 			return nil, err
 		}
+	} else if st, err := os.Stat(name); err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeCharDevice) != 0 {
+		// A pipe named as a file (<(zcat export.gz), a FIFO) can be read
+		// once only: it is copied as standard input is.
+		p, err := os.Open(name)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("cannot read %s: %w", name, unwrapPath(err))}
+		}
+		err = in.copyStdin(p, stop)
+		_ = p.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.Open(in.path)
 	if err != nil {
@@ -145,14 +157,14 @@ func (in *input) head(f *os.File, forced format) ([]byte, error) {
 // errStdinInterrupted ends a copy of standard input cut short by Ctrl-C.
 var errStdinInterrupted = errors.New("interrupted while reading standard input; nothing was sent")
 
-// copyStdin copies stdin to a temporary file. A read from a terminal or an
+// copyStdin copies stdin (or a pipe named as a file) to a temporary file. A read from a terminal or an
 // idle pipe cannot be cancelled, so the copy runs on its own goroutine and
 // is abandoned (to end with the process) when stop is closed: otherwise
 // Ctrl-C could not end "dripcel upload -" typed at a terminal.
 func (in *input) copyStdin(stdin io.Reader, stop <-chan struct{}) error {
 	f, err := os.CreateTemp("", "dripcel-stdin-*")
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("stdin: copying to a temporary file: %w", err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: copying to a temporary file: %w", in.name, err)}
 	}
 	in.path, in.temp = f.Name(), true
 	copied := make(chan error, 1)
@@ -172,7 +184,7 @@ func (in *input) copyStdin(stdin io.Reader, stop <-chan struct{}) error {
 	}
 	if err != nil {
 		in.close()
-		return &exitError{code: exitUsage, err: fmt.Errorf("stdin: %w", err)}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", in.name, err)}
 	}
 	return nil
 }

@@ -19,8 +19,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/dripcel-go/dripcel/dripceltest"
 )
 
 // gate is a proxy in front of a fake server that holds each request until
@@ -192,22 +190,33 @@ func TestUploadSecondInterruptAbandonsBatch(t *testing.T) {
 		"c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)\n")
 }
 
-func TestUploadInterruptEndsRateLimitPause(t *testing.T) {
+// TestUploadSecondInterruptEndsRateLimitWait checks that while the library
+// waits out a 429 (a whole budget window, as no Retry-After came), a first
+// Ctrl-C lets the batch finish and a second ends the wait at once: the
+// upload ends as interrupted (130) and its rows are not delivered.
+func TestUploadSecondInterruptEndsRateLimitWait(t *testing.T) {
 	srv := newServer(t)
-	srv.RateLimit(1, "") // no Retry-After: the command would pause 30 s
+	srv.RateLimit(1, "")
 	rejects := filepath.Join(t.TempDir(), "rejects.csv")
 	run := start(t, invocation{
-		args: []string{"upload", "--quiet", "--retries", "0", "--rejects", rejects, writeFile(t, "sales.csv", tenSales)},
+		args: []string{"upload", "--rejects", rejects, writeFile(t, "sales.csv", tenSales)},
 		env:  env(srv),
 	})
-	run.waitFor(t, "rate limited by Dripcel: pausing 30s")
+	run.waitFor(t, "uploading: 0 of 10 rows")
+	for deadline := time.Now().Add(30 * time.Second); srv.RateLimited() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no 429 answered")
+		}
+	}
+	run.interrupt(t)
+	run.waitFor(t, "interrupted: finishing the batch in flight")
 	run.interrupt(t)
 	r := run.wait()
 	r.wantCode(t, 130)
 	if got := summaryLine(t, r.stdout, "not delivered"); got != "not delivered 10 rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11" {
 		t.Errorf("summary %q", got)
 	}
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again\n")
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C")
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
 	}
@@ -264,29 +273,5 @@ func TestUploadInterruptWhileReadingStdin(t *testing.T) {
 	}
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
-	}
-}
-
-// TestUploadInterruptEndsRateLimitPauseWhileClassifying checks Ctrl-C
-// during a rate-limit pause met while the rows of a refused batch are sent
-// one at a time: the upload ends as interrupted (130), not as a failure
-// (3), and the row is reported not sent.
-func TestUploadInterruptEndsRateLimitPauseWhileClassifying(t *testing.T) {
-	srv := newServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
-	srv.Pass(1)          // the batch: refused whole, as one row's campaign is unknown
-	srv.RateLimit(1, "") // the first row sent alone; no Retry-After: a 30 s pause
-	rejects := filepath.Join(t.TempDir(), "rejects.csv")
-	run := start(t, invocation{
-		args: []string{"upload", "--quiet", "--retries", "0", "--rejects", rejects,
-			writeFile(t, "sales.csv", "campaign_id,cell,soldAt\nc1,27631231234,2025-10-14\nnope,27631231235,2025-10-14\n")},
-		env: env(srv),
-	})
-	run.waitFor(t, "rate limited by Dripcel: pausing 30s")
-	run.interrupt(t)
-	r := run.wait()
-	r.wantCode(t, 130)
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again\n")
-	if n := len(srv.Sales()); n != 0 {
-		t.Errorf("server holds %d sales, want none", n)
 	}
 }

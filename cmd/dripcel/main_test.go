@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,7 +60,13 @@ type invocation struct {
 }
 
 func (inv invocation) cmd() *exec.Cmd {
-	cmd := exec.Command(binary, inv.args...)
+	args := inv.args
+	if len(args) > 0 && args[0] == "upload" && !slices.Contains(args, "--rate") {
+		// These tests check what is sent, not the pacing: a budget they
+		// never reach keeps them quick. TestUploadRate checks the pacing.
+		args = append([]string{"upload", "--rate", "600000"}, args[1:]...)
+	}
+	cmd := exec.Command(binary, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DRIPCEL_") {
 			cmd.Env = append(cmd.Env, kv)

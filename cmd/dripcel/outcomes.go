@@ -8,11 +8,6 @@ import (
 	"github.com/dripcel-go/dripcel"
 )
 
-// Reasons given in the rejects file.
-const (
-	reasonInterruptedPause = "not delivered: interrupted while pausing for Dripcel's rate limit; safe to send again"
-)
-
 // upload sends one batch and classes each row by the library's own outcome
 // for its sale: recorded, already in Dripcel, refused (and why) or not
 // delivered (and why). The library sends a batch Dripcel refuses again in
@@ -22,7 +17,7 @@ const (
 // batch (the key refused, the network or Dripcel failing after retries).
 func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sale) error {
 	var stop error
-	for i, r := range u.sendPatiently(ctx, sales) {
+	for i, r := range u.sendBatch(ctx, sales) {
 		rec := batch[i]
 		if r.sent {
 			u.tally.sent++
@@ -33,16 +28,50 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 			u.tally.add(recorded, rec.row)
 			continue
 		case o != notDelivered:
-		case u.interrupted.Load() && errors.Is(r.err, dripcel.ErrRateLimited):
-			reason = reasonInterruptedPause
 		case u.interrupted.Load() && errors.Is(r.err, context.Canceled):
 		case stop == nil:
 			stop = r.err
 		}
 		u.reject(rec, o, reason)
 	}
+	u.progress.eta(u.timeLeft(u.toSend - u.tally.sent))
 	u.progress.add(len(batch))
 	return stop
+}
+
+// rowResult is what UploadSales made of one sale.
+type rowResult struct {
+	err  error // nil when recorded
+	sent bool
+	// fate is the library's outcome for the sale, when it reported one.
+	fate dripcel.Fate
+}
+
+// sendBatch uploads sales and returns each one's result.
+func (u *upload) sendBatch(ctx context.Context, sales []dripcel.Sale) []rowResult {
+	res := make([]rowResult, len(sales))
+	err := u.client.UploadSales(ctx, sales)
+	var upErr *dripcel.UploadError
+	switch {
+	case err == nil:
+		for i := range res {
+			res[i].sent = true
+		}
+	case !errors.As(err, &upErr):
+		for i := range res {
+			res[i].err = err
+		}
+	default:
+		for i := range res {
+			res[i].sent = true
+		}
+		for _, be := range upErr.Batches {
+			for i := be.First; i <= be.Last; i++ {
+				res[i] = rowResult{err: be.Err, sent: be.Sent || be.Fate != dripcel.NotDelivered, fate: be.Fate}
+			}
+		}
+	}
+	return res
 }
 
 // outcome is the library's outcome for the row's sale: a sale outside every

@@ -47,6 +47,8 @@ func TestUploadHonestOutcome(t *testing.T) {
 					t.Errorf("summary %q, want %q", got, w)
 				}
 			}
+			// The summary says why, under the count.
+			wantContains(t, "stdout", r.stdout, "  refused             1   row 5\n      1 row: refused by Dripcel: 400 Invalid cell\n")
 			if strings.Contains(r.stdout, "not delivered") {
 				t.Errorf("rows not delivered:\n%s", r.stdout)
 			}
@@ -67,7 +69,8 @@ func TestUploadHonestOutcome(t *testing.T) {
 		if got := summaryLine(t, r.stdout, "not delivered"); got != "not delivered 3 rows 2, 3, 4" {
 			t.Errorf("summary %q", got)
 		}
-		wantContains(t, "stdout", r.stdout, "run the same command again with --from-row 2")
+		wantContains(t, "stdout", r.stdout, "run the same command again with --from-row 2",
+			"      3 rows: not delivered: POST ", "404 Not Found (not an answer from Dripcel")
 		wantContains(t, "rejects", readFile(t, rejects), `c1,27631231234,2025-10-14,2,"not delivered: POST `,
 			"not an answer from Dripcel", "check DRIPCEL_BASE_URL or --base-url")
 		if n := len(srv.Sales()); n != 0 {

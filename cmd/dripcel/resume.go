@@ -39,6 +39,7 @@ func (u *upload) reject(rec *record, o outcome, reason string) {
 		u.resume = rec.row
 	}
 	u.tally.add(o, rec.row)
+	u.tally.addReason(o, reason)
 	if o.needsAction() {
 		u.rejects.add(rec, reason)
 	}

@@ -18,9 +18,9 @@ func (u *upload) send(ctx context.Context) error {
 		return err
 	}
 	defer p.close()
-	toSend := u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
-	u.progress.start("uploading", toSend)
-	u.progress.eta(u.timeLeft(toSend))
+	u.toSend = u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
+	u.progress.start("uploading", u.toSend)
+	u.progress.eta(u.timeLeft(u.toSend))
 	defer u.progress.done()
 	u.tally.read = 0
 	u.lastRow = max(u.flags.fromRow-1, 0)
@@ -68,9 +68,7 @@ func (u *upload) send(ctx context.Context) error {
 		if len(batch) == 0 {
 			continue
 		}
-		err := u.upload(ctx, batch, sales)
-		u.progress.eta(u.timeLeft(toSend - u.tally.sent))
-		if err != nil {
+		if err := u.upload(ctx, batch, sales); err != nil {
 			u.stopped = !eof
 			if u.interrupted.Load() && errors.Is(err, context.Canceled) {
 				return nil

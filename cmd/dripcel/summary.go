@@ -37,6 +37,34 @@ type tally struct {
 	read, sent int
 	count      [numOutcomes]int
 	rows       [numOutcomes][]string
+	// why counts the first few reasons of the outcomes whose reasons
+	// differ from row to row (refused, not delivered).
+	why [numOutcomes][]reasonCount
+}
+
+// reasonCount is one reason and how many rows had it.
+type reasonCount struct {
+	reason string
+	n      int
+}
+
+// shownReasons is how many reasons of an outcome the summary names.
+const shownReasons = 3
+
+// addReason counts why a row had outcome o; the first few reasons are kept.
+func (t *tally) addReason(o outcome, reason string) {
+	if o != refused && o != notDelivered {
+		return
+	}
+	for i := range t.why[o] {
+		if t.why[o][i].reason == reason {
+			t.why[o][i].n++
+			return
+		}
+	}
+	if len(t.why[o]) <= shownReasons {
+		t.why[o] = append(t.why[o], reasonCount{reason, 1})
+	}
 }
 
 func (t *tally) add(o outcome, row int) { t.addNote(o, row, "") }
@@ -92,6 +120,7 @@ func (t *tally) print(w *printer, s summary) {
 			w.printf("   %s", rowList(t.rows[o], t.count[o]))
 		}
 		w.println()
+		t.printWhy(w, o)
 	}
 	if t.count[repeated] > 0 {
 		w.println("repeated rows have the cell, campaign and soldAt date of an earlier row (named in brackets): " +
@@ -110,6 +139,28 @@ func (t *tally) print(w *printer, s summary) {
 	case t.actionable() > shownRows:
 		w.println("use --rejects FILE to get every row needing action with its reason")
 	}
+}
+
+// printWhy names the reasons rows had outcome o, under its line.
+func (t *tally) printWhy(w *printer, o outcome) {
+	named := 0
+	for i, rc := range t.why[o] {
+		if i == shownReasons {
+			w.printf("      … and %s for other reasons (the rejects file gives each)\n", plural(t.count[o]-named, "row"))
+			return
+		}
+		w.printf("      %s: %s\n", plural(rc.n, "row"), shortReason(rc.reason))
+		named += rc.n
+	}
+}
+
+// shortReason cuts a reason for the summary; the rejects file has it whole.
+func shortReason(s string) string {
+	const most = 160
+	if r := []rune(s); len(r) > most {
+		return string(r[:most]) + "…"
+	}
+	return s
 }
 
 // rowList reads "rows 3, 7, 9" or "rows 3, 7, … and 40 more".

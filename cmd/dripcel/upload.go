@@ -105,11 +105,12 @@ then are counted as already in Dripcel: its answers cannot tell them apart.)
 (CSV for a workbook) with "row" and "reason" columns added, ready to fix
 and send again; rows already in Dripcel are not among them.
 
---rate N spaces requests to at most N a minute; the progress shows the
-time left reckoned from that budget (from Dripcel's 50 a minute without
---rate). When Dripcel's rate limit still refuses a request after the
-retries, upload pauses and sends it again, for up to --rate-limit-wait in
-all.
+Requests are paced to Dripcel's budget of about 50 a minute per
+organisation, or to --rate N a minute (lower it when other programs use the
+same organisation); the progress shows the time left at that budget. When
+Dripcel answers 429 all the same, the request is sent again after the wait
+it asks for (else the rest of the minute), for up to --rate-limit-wait in
+all; these waits spend none of --retries.
 
 Row numbers are line numbers in CSV and JSON-lines files (the CSV header is
 row 1), row numbers in a sheet, and positions in a JSON array (the first
@@ -173,7 +174,7 @@ the earlier run's rows before N and gains this run's.
 	fl.BoolVar(&f.decimalComma, "decimal-comma", false, "read amounts with a decimal comma: 1.299,50")
 	fl.BoolVar(&f.skipInvalid, "skip-invalid", false, "send the valid rows even when some are invalid; the invalid ones go to --rejects")
 	fl.IntVar(&f.maxInvalid, "max-invalid", -1, "as --skip-invalid, while there are at most this many invalid rows")
-	fl.IntVar(&f.rate, "rate", 0, "send at most this many requests a minute (Dripcel allows about 50 per organisation: share it between programs)")
+	fl.IntVar(&f.rate, "rate", 0, fmt.Sprintf("send at most this many requests a minute (default: Dripcel's %d; lower it when other programs share the organisation's budget)", dripcel.DefaultRateLimit))
 	return cmd
 }
 
@@ -205,12 +206,12 @@ type upload struct {
 	resume      int
 	stopped     bool
 	interrupted atomic.Bool
-	// stop is closed by the first Ctrl-C, to end a rate-limit pause.
+	// stop is closed by the first Ctrl-C, to end the copy of stdin.
 	stop chan struct{}
-	// batches counts requests, to tell them apart; waited sums the
-	// rate-limit pauses.
-	batches int
-	waited  time.Duration
+	// requests counts the requests made and toSend the rows to send, for
+	// the time left.
+	requests requestCounter
+	toSend   int
 }
 
 // newUploadRun checks the flags that need no file.
@@ -252,7 +253,7 @@ func runUpload(ctx context.Context, std streams, f *uploadFlags, file string) er
 	defer u.onInterrupt(cancel)()
 	if !f.dryRun {
 		// The key is checked before anything is read.
-		rate, err := f.rateOptions()
+		rate, err := u.rateOptions()
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +49,8 @@ func testSchema(t *testing.T) (*pgxpool.Pool, string) {
 		if os.Getenv("DRIPCEL_REQUIRE_SERVICES") == "1" {
 			t.Fatalf("PostgreSQL is required (DRIPCEL_REQUIRE_SERVICES=1): %v", err)
 		}
-		t.Skipf("no PostgreSQL at %s (%v): start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test", databaseURL(), err)
+		t.Skipf("no PostgreSQL at %s: start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test (%s)",
+			databaseURL(), strings.Join(strings.Fields(err.Error()), " "))
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
 	var b [6]byte
@@ -93,9 +95,8 @@ func fakeDripcel(t *testing.T, opts ...dripceltest.Option) *dripceltest.Server {
 
 func client(t testing.TB, url, key string, opts ...dripcel.Option) *dripcel.Client {
 	t.Helper()
-	// A rate budget these tests never reach, with a window (and so every
-	// wait after a 429) of a millisecond: they test the outbox, not the
-	// pacing.
+	// A budget no test reaches: these tests are of the outbox, not of the
+	// client's pacing to Dripcel's 50 requests a minute.
 	opts = append([]dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRetryWait(time.Millisecond, 5*time.Millisecond),
 		dripcel.WithRateLimit(1_000_000, time.Millisecond)}, opts...)
 	c, err := dripcel.NewClient(key, opts...)

@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
@@ -79,14 +78,27 @@ type config struct {
 // Option configures an Outbox in New.
 type Option func(*config) error
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,39}$`)
+// plainName reports whether name is a letter or underscore followed by
+// letters, digits and underscores, 40 at most: with its suffixes it stays
+// within PostgreSQL's 63 bytes, and needs no care in a log line.
+func plainName(name string) bool {
+	if name == "" || len(name) > 40 || name[0] >= '0' && name[0] <= '9' {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // WithTable names the outbox table (default "dripcel_outbox"); the others
 // are named after it: <table>_rejected, <table>_lease and the sequence
 // <table>_term. Letters, digits and underscores, at most 40.
 func WithTable(name string) Option {
 	return func(c *config) error {
-		if !identifier.MatchString(name) {
+		if !plainName(name) {
 			return fmt.Errorf("dripcelpg: WithTable: %q is not a plain name (letters, digits, _; at most 40)", name)
 		}
 		c.table = name

@@ -91,7 +91,10 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 		defer srv.Close()
 		srv.Fail(2, http.StatusServiceUnavailable) // a short outage: the sales wait in the outbox
 		key = srv.Key
-		clientOpts = append(clientOpts, dripcel.WithBaseURL(srv.URL), dripcel.WithRetryWait(20*time.Millisecond, 100*time.Millisecond))
+		// The fake has no budget; Dripcel's own is about 50 requests a
+		// minute, to which the client paces itself by default.
+		clientOpts = append(clientOpts, dripcel.WithBaseURL(srv.URL), dripcel.WithRetryWait(20*time.Millisecond, 100*time.Millisecond),
+			dripcel.WithRateLimit(100, time.Second))
 		schema = fmt.Sprintf("dripcel_outbox_demo_%d", os.Getpid())
 		if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 			return err

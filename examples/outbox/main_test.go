@@ -27,7 +27,8 @@ func TestDemo(t *testing.T) {
 		if os.Getenv("DRIPCEL_REQUIRE_SERVICES") == "1" {
 			t.Fatalf("PostgreSQL is required (DRIPCEL_REQUIRE_SERVICES=1): %v", err)
 		}
-		t.Skipf("no PostgreSQL at %s (%v): start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test", url, err)
+		t.Skipf("no PostgreSQL at %s: start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test (%s)",
+			url, strings.Join(strings.Fields(err.Error()), " "))
 	}
 	_ = conn.Close(context.Background())
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -27,7 +28,7 @@ type namedReader struct {
 
 func (n *namedReader) Read(p []byte) (int, error) {
 	k, err := n.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		err = fmt.Errorf("the file cannot be read to the end: %w", err)
 	}
 	return k, err

@@ -86,11 +86,6 @@ func (t *tally) actionable() int {
 	return n
 }
 
-// refusedRows is the number of rows Dripcel or the check refused.
-func (t *tally) refusedRows() int {
-	return t.count[notFound] + t.count[refused] + t.count[invalid]
-}
-
 // summary is what the summary prints beside the counts.
 type summary struct {
 	name   string

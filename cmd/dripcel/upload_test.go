@@ -287,8 +287,12 @@ func TestUploadDuplicates(t *testing.T) {
 			if tc.stored {
 				rec, already := summaryLine(t, r.stdout, "recorded"), summaryLine(t, r.stdout, "already in Dripcel")
 				var nr, na int
-				fmt.Sscanf(rec, "recorded %d", &nr)
-				fmt.Sscanf(already, "already in Dripcel %d", &na)
+				if _, err := fmt.Sscanf(rec, "recorded %d", &nr); err != nil {
+					t.Errorf("summary %q: %v", rec, err)
+				}
+				if _, err := fmt.Sscanf(already, "already in Dripcel %d", &na); err != nil {
+					t.Errorf("summary %q: %v", already, err)
+				}
 				if nr+na != 4 || !strings.Contains(already, "5") {
 					t.Errorf("summary %q and %q: want 4 rows in Dripcel, row 5 among those it had", rec, already)
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -56,7 +57,7 @@ func openSheet(in *input, m *mapping) (rowReader, io.Closer, error) {
 	s.name = fmt.Sprintf("%s (sheet %s)", in.name, quote(sheet))
 	for s.header == nil {
 		fields, err := s.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			_ = s.Close()
 			return nil, nil, usageError("%s: the sheet is empty", s.name)
 		}

@@ -86,11 +86,16 @@ func plainName(name string) bool {
 		return false
 	}
 	for _, r := range name {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if !plainRune(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// plainRune reports whether r is an ASCII letter, digit or underscore.
+func plainRune(r rune) bool {
+	return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
 
 // WithTable names the outbox table (default "dripcel_outbox"); the others

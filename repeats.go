@@ -17,8 +17,15 @@ const repeatWindow = 1 << 13
 // earlier one of the same upload (same campaign, cell and soldAt date) and,
 // once the upload is over, gives each the fate its first sale has.
 type repeats struct {
-	recent, older map[string]int // key → index of the first sale with it
+	recent, older map[saleKey]int // key → index of the first sale with it
 	found         []repeat
+}
+
+// saleKey is what Dripcel's duplicate rule compares. The strings are the
+// sale's own, so a key costs no allocation.
+type saleKey struct {
+	campaign, cell string
+	date           int // yyyymmdd; 0 for a blank soldAt
 }
 
 type repeat struct{ index, first int }
@@ -27,11 +34,11 @@ type repeat struct{ index, first int }
 // the upload, and remembers it as the first with its key when it does not.
 // A blank soldAt is Dripcel's "now": two of them fall on the same date.
 func (r *repeats) seen(f *wire.Fields, i int) bool {
-	date := ""
+	key := saleKey{campaign: f.CampaignID, cell: f.Cell}
 	if !f.SoldAt.IsZero() {
-		date = f.SoldAt.Format("2006-01-02")
+		y, m, d := f.SoldAt.Date()
+		key.date = y*10000 + int(m)*100 + d
 	}
-	key := f.CampaignID + "\x00" + f.Cell + "\x00" + date
 	first, ok := r.recent[key]
 	if !ok {
 		first, ok = r.older[key]
@@ -41,7 +48,7 @@ func (r *repeats) seen(f *wire.Fields, i int) bool {
 		return true
 	}
 	if r.recent == nil || len(r.recent) == repeatWindow {
-		r.older, r.recent = r.recent, make(map[string]int)
+		r.older, r.recent = r.recent, make(map[saleKey]int)
 	}
 	r.recent[key] = i
 	return false

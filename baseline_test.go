@@ -40,6 +40,10 @@ type baseClient struct {
 	batchSize int
 }
 
+// baseBatchSize is the hand-written client's batch: a count, as such
+// clients are usually written. The SDK cuts requests by size instead.
+const baseBatchSize = 200
+
 func newBaseClient(hc *http.Client, baseURL, key string) *baseClient {
 	return &baseClient{
 		hc:        hc,
@@ -47,7 +51,7 @@ func newBaseClient(hc *http.Client, baseURL, key string) *baseClient {
 		createURL: baseURL + "/sales/create",
 		auth:      "Bearer " + key,
 		key:       key,
-		batchSize: dripcel.DefaultBatchSize,
+		batchSize: baseBatchSize,
 	}
 }
 

@@ -40,6 +40,25 @@ type batch struct {
 	spans [][2]int        // each sale's JSON: body.Buf[start:end]
 }
 
+// newBatch returns an empty batch, its body opened with "[", reusing the
+// index and span slices of an earlier one.
+func (c *Client) newBatch() *batch {
+	b, ok := c.batches.Get().(*batch)
+	if !ok {
+		b = &batch{}
+	}
+	b.body = c.bodies.Get()
+	b.body.Buf = append(b.body.Buf, '[')
+	return b
+}
+
+// releaseBatch gives b's body back (see transport.Body) and b to the pool.
+func (c *Client) releaseBatch(b *batch) {
+	b.body.Release()
+	b.body, b.idx, b.spans = nil, b.idx[:0], b.spans[:0]
+	c.batches.Put(b)
+}
+
 // uploader is one upload in progress: UploadSales and UploadSalesSeq feed
 // it sales with add, in order, and end it with finish.
 type uploader struct {
@@ -104,8 +123,7 @@ func (u *uploader) add(s *Sale, err error) bool {
 	}
 
 	if u.b == nil {
-		u.b = &batch{body: c.bodies.Get()}
-		u.b.body.Buf = append(u.b.body.Buf, '[')
+		u.b = c.newBatch()
 	}
 	b := u.b
 	mark := len(b.body.Buf)
@@ -117,8 +135,8 @@ func (u *uploader) add(s *Sale, err error) bool {
 	if len(b.idx) > 0 && len(b.body.Buf)+1 > c.bodyCap.limit() {
 		// This sale would push the body past the limit: send the batch
 		// without it, and start the next with it.
-		next := &batch{body: c.bodies.Get()}
-		next.body.Buf = append(append(next.body.Buf, '['), b.body.Buf[start:]...)
+		next := c.newBatch()
+		next.body.Buf = append(next.body.Buf, b.body.Buf[start:]...)
 		b.body.Buf = b.body.Buf[:mark]
 		sent := u.send(b)
 		u.b = next
@@ -158,7 +176,7 @@ func (u *uploader) finish(total int) error {
 		}
 	}
 	if u.b != nil {
-		u.b.body.Release()
+		u.c.releaseBatch(u.b)
 		u.b = nil
 	}
 	u.wg.Wait()
@@ -198,7 +216,7 @@ func (u *uploader) stopCause() error {
 func (u *uploader) send(b *batch) bool {
 	b.body.Buf = append(b.body.Buf, ']')
 	if u.halted.Load() || u.ctx.Err() != nil {
-		b.body.Release()
+		u.c.releaseBatch(b)
 		return false
 	}
 	if u.sem == nil {
@@ -208,12 +226,12 @@ func (u *uploader) send(b *batch) bool {
 	select {
 	case u.sem <- struct{}{}:
 	case <-u.ctx.Done():
-		b.body.Release()
+		u.c.releaseBatch(b)
 		return false
 	}
 	if u.halted.Load() {
 		<-u.sem
-		b.body.Release()
+		u.c.releaseBatch(b)
 		return false
 	}
 	u.wg.Add(1)

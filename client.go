@@ -40,6 +40,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -77,6 +78,7 @@ type Client struct {
 	policy      retry.Policy
 	bodies      transport.BodyPool
 	bodyCap     *bodyCap
+	batches     sync.Pool     // of *batch, whose slices are reused
 	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
 	baseString  string // base.String()

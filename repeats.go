@@ -19,6 +19,7 @@ const repeatWindow = 1 << 13
 type repeats struct {
 	recent, older map[saleKey]int // key → index of the first sale with it
 	found         []repeat
+	expect        int // sales expected, when known: the map is sized once
 }
 
 // saleKey is what Dripcel's duplicate rule compares. The strings are the
@@ -47,8 +48,17 @@ func (r *repeats) seen(f *wire.Fields, i int) bool {
 		r.found = append(r.found, repeat{index: i, first: first})
 		return true
 	}
-	if r.recent == nil || len(r.recent) == repeatWindow {
-		r.older, r.recent = r.recent, make(map[saleKey]int)
+	switch {
+	case r.recent == nil:
+		r.recent = make(map[saleKey]int, min(r.expect, repeatWindow))
+	case len(r.recent) == repeatWindow:
+		// The older generation's map is cleared and reused: its memory is
+		// already grown to the window.
+		if r.older == nil {
+			r.older = make(map[saleKey]int, repeatWindow)
+		}
+		clear(r.older)
+		r.older, r.recent = r.recent, r.older
 	}
 	r.recent[key] = i
 	return false

@@ -12,8 +12,12 @@ const (
 	// defaultFlushInterval keeps a steady trickle of sales to about 12
 	// requests a minute, well under Dripcel's rate limit of about 50.
 	defaultFlushInterval = 5 * time.Second
-	defaultQueueSize     = 10000
-	defaultMaxBatch      = 5000
+	defaultQueueSize     = 20000
+	// defaultMaxBatch is a batch of about 15 full requests: the client
+	// cuts a batch into requests by size and its last request is part
+	// full, so the larger the batch the fuller the requests on average.
+	// It is half the queue, so a batch in flight leaves room to Report.
+	defaultMaxBatch = 10000
 )
 
 // ReporterOption configures a Reporter in NewReporter.
@@ -58,7 +62,8 @@ func WithFlushInterval(d time.Duration) ReporterOption {
 }
 
 // WithMaxBatch sets how many sales one upload holds at most; a batch that
-// fills is sent at once. Default: the client's WithBatchSize (200).
+// fills is sent at once. Default: the client's WithBatchSize if it set one,
+// else 10000 (the client cuts a batch into requests by size).
 func WithMaxBatch(n int) ReporterOption {
 	return func(c *reporterConfig) error {
 		if n < 1 {
@@ -70,7 +75,7 @@ func WithMaxBatch(n int) ReporterOption {
 }
 
 // WithQueueSize bounds how many unsettled sales the in-memory queue holds.
-// Default 10000. When it is full, Report returns ErrQueueFull at once (see
+// Default 20000. When it is full, Report returns ErrQueueFull at once (see
 // WithWaitWhenFull). It does not apply with WithSpool or WithQueue, whose
 // sales wait on disk.
 func WithQueueSize(n int) ReporterOption {

@@ -77,6 +77,7 @@ func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
 		return err
 	}
 	u := c.newUploader(ctx, cells)
+	u.repeats.expect = len(sales)
 	for i := range sales {
 		if !u.add(&sales[i], nil) {
 			break

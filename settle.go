@@ -45,7 +45,7 @@ const (
 
 // settle sends batch b and settles each of its sales, then releases b.
 func (u *uploader) settle(b *batch) {
-	defer b.body.Release()
+	defer u.c.releaseBatch(b)
 	u.resolve(b, all(len(b.idx)), u.post(b, nil), 0)
 }
 

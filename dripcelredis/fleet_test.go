@@ -48,7 +48,7 @@ func TestFleetSharesOneBudget(t *testing.T) {
 // budget, runs into the server's limit: this shows the test above can fail.
 // Fewer requests keep it short; the 429s are waited out.
 func TestFleetWithoutSharingIsRateLimited(t *testing.T) {
-	if st := runFleet(t, false, 8); st.limited <= 3 {
+	if st := runFleet(t, false, 12); st.limited <= 3 {
 		t.Errorf("%d answers 429 without a shared budget: the shared run proves nothing", st.limited)
 	}
 }

@@ -46,28 +46,30 @@ func Value(v float64) *float64 { return &v }
 // errStopped is the cause given for sales an upload never sent.
 var errStopped = errors.New("upload stopped after an earlier batch failed")
 
-// UploadSales reports sales in bulk with POST /sales, split into batches of
-// at most WithBatchSize sales and MaxBatchBytes bytes, in order (with
-// WithConcurrency(n), up to n at once). It holds one batch in memory at a
-// time, however many sales there are; UploadSalesSeq takes sales that are
-// not in memory.
+// UploadSales reports sales in bulk with POST /sales, in order, in requests
+// as full as Dripcel's body limit allows (WithMaxBatchBytes; WithBatchSize
+// caps the count too), one after another (with WithConcurrency(n), up to n
+// at once). It holds one batch in memory at a time, however many sales
+// there are; UploadSalesSeq takes sales that are not in memory.
 //
 // Every sale is validated first; if any is invalid, nothing is sent and the
 // error matches ErrInvalidSale and names the bad sales by index (the first
 // 100; the rest are counted). An empty slice sends nothing and returns nil.
 //
-// A batch refused for its content (404 ErrCampaignNotFound, 409
-// ErrDuplicateSale, other 4xx) does not stop the others. An auth failure,
-// retries running out or the context ending stops the upload. Any failure is
-// returned as an *UploadError saying exactly which sales were not accepted;
-// errors.Is finds the sentinel of each failed batch.
+// A nil error means Dripcel recorded every sale. Otherwise the *UploadError
+// gives each sale its own Outcome. A batch Dripcel refuses for its content
+// (409, 404, another 4xx in its envelope) is sent again in smaller requests
+// until each of its sales has Dripcel's answer about it alone, so that every
+// sale Dripcel would accept is recorded whichever way Dripcel treats such a
+// batch; this spends requests of the budget (BENCHMARKS.md has the cost). A
+// sale repeating an earlier one of the same upload (same cell, campaign and
+// soldAt date) is settled with it, without a request. An auth failure,
+// retries running out, an answer not from Dripcel or the context ending
+// stops the upload: the sales not yet answered are NotDelivered.
 //
-// Batches are retried as a whole, with the same body. That is safe: Dripcel
-// refuses a sale it already has (same cell, campaign and soldAt date) as a
-// duplicate, so a 409 after a retry usually means the first attempt got
-// through. Dripcel does not document whether a batch holding one duplicate is
-// refused whole or in part; send sales that may be duplicates with Postback,
-// or in batches of one, to learn the fate of each.
+// Requests are retried as a whole, with the same body. That is safe: Dripcel
+// refuses a sale it already has as a duplicate, so a 409 after a retry
+// usually means the first attempt got through.
 func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
 	if len(sales) == 0 {
 		return nil

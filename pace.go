@@ -74,7 +74,12 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	if err := p.hold.wait(ctx); err != nil {
 		return err
 	}
-	return limiterError(ctx, p.lim.Wait(ctx), true)
+	if err := limiterError(ctx, p.lim.Wait(ctx), true); err != nil {
+		return err
+	}
+	// A 429 may have come while this waited for its turn: sending now
+	// would be refused too.
+	return p.hold.wait(ctx)
 }
 
 // Pause holds back every Wait until d has passed (or longer, if an earlier
@@ -150,7 +155,12 @@ func (c *Client) pace(ctx context.Context) error {
 		return nil
 	}
 	_, xrate := c.limiter.(*rate.Limiter)
-	return limiterError(ctx, c.limiter.Wait(ctx), xrate)
+	if err := limiterError(ctx, c.limiter.Wait(ctx), xrate); err != nil {
+		return err
+	}
+	// A 429 may have come while this waited for its turn: sending now
+	// would be refused too.
+	return c.hold.wait(ctx)
 }
 
 // limiterError puts err, from a limiter's Wait, in the form the client

@@ -155,8 +155,13 @@ func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []strin
 	}
 	if raw := get(fSoldAt); raw != "" {
 		t, err := m.soldAt(raw)
-		if err != nil {
+		switch y := t.Year(); {
+		case err != nil:
 			problems = append(problems, fmt.Sprintf("%s %s %v", m.describe(fSoldAt), quote(raw), err))
+		case y < 1 || y > 9999:
+			// The library refuses such a date, and with it the whole
+			// request it would be in: it must be caught here, per row.
+			problems = append(problems, fmt.Sprintf("%s %s: year %d is outside 1-9999", m.describe(fSoldAt), quote(raw), y))
 		}
 		s.SoldAt = t
 	} else {

@@ -75,7 +75,9 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 	}
 	defer pool.Close()
 	if err := pool.Ping(ctx); err != nil {
-		return fmt.Errorf("PostgreSQL at %s: %w", cfg.databaseURL, err)
+		// The host and port only: the URL may hold a password.
+		cc := pool.Config().ConnConfig
+		return fmt.Errorf("PostgreSQL at %s:%d: %w", cc.Host, cc.Port, err)
 	}
 
 	key := os.Getenv("DRIPCEL_API_KEY")

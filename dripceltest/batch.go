@@ -6,13 +6,14 @@ import (
 )
 
 // BatchMode is how the server treats an upload holding a bad sale: a
-// duplicate or a sale for an unknown campaign. Dripcel does not say, so code
-// that uploads should be tested under each of them.
+// duplicate, or a sale whose campaign, send or click is unknown. Dripcel
+// does not say, so code that uploads should be tested under each of them.
 //
 // Whatever the mode, the answer is the refusal of the first bad sale in the
 // upload's order: 409 "Duplicate sale" when it is a duplicate, 404 "Campaign
-// not found" when its campaign is unknown. A batch holding both kinds thus
-// gets the same status in every mode; only what is stored differs.
+// not found", "Send not found" or "Click not found" when what it names is
+// unknown. A batch holding several kinds thus gets the same status and
+// message in every mode; only what is stored differs.
 type BatchMode int
 
 const (
@@ -42,7 +43,7 @@ func (m BatchMode) String() string {
 
 // candidate is a well-formed sale of a request, with the refusal it earns
 // on its own before duplicates are looked for (a 404 for an unknown
-// campaign), or none.
+// campaign, send or click), or none.
 type candidate struct {
 	sale    Sale
 	refusal reply
@@ -91,7 +92,8 @@ func (s *Server) store(cands []candidate, rec *Request) reply {
 type dedupeKey struct{ campaign, cell, date string }
 
 // key is what makes two sales the same to Dripcel: cell, campaign and the
-// date of soldAt.
+// date of soldAt. The campaign is the one the sale resolved to, so a sale
+// matched by its click repeats one that named the click's campaign.
 func (sale *Sale) key() dedupeKey {
 	return dedupeKey{sale.CampaignID, sale.Cell, sale.SoldAt[:len("2006-01-02")]}
 }

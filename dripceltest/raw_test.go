@@ -80,6 +80,15 @@ func saleJSON(campaign, cell string) string {
 	return `{"campaign_id":"` + campaign + `","cell":"` + cell + `","soldAt":"2025-05-05"}`
 }
 
+// saleBy is one sale of an upload body that names its campaign by field
+// alone (campaign_id, send_id or click_id), for cell, sold on 5 May 2025.
+func saleBy(field, id, cell string) string {
+	return `{"` + field + `":"` + id + `","cell":"` + cell + `","soldAt":"2025-05-05"}`
+}
+
+// errorBody is Dripcel's envelope for a refusal with msg.
+func errorBody(msg string) string { return `{"ok":false,"error":"` + msg + `"}` }
+
 // batch is an upload body of the sales given.
 func batch(sales ...string) string { return "[" + strings.Join(sales, ",") + "]" }
 

@@ -11,8 +11,12 @@
 // What Dripcel documents, and this server does:
 //   - POST /sales takes a JSON array of sales with "Authorization: Bearer <key>";
 //     GET /sales/create takes one sale in the query string with "key".
-//   - Fields campaign_id and cell are required; send_id, click_id, soldAt
-//     (YYYY-MM-DD, optionally with HH:MM:SS) and saleValue are optional.
+//   - A sale names exactly one of campaign_id, send_id or click_id, the
+//     identifier that matches it to its campaign (Dripcel's integration
+//     guide: "if you use more than one of these IDs your upload will
+//     fail"). Sends and clicks belong to campaigns (WithSends, WithClicks).
+//     Field cell is required; soldAt (YYYY-MM-DD, optionally with HH:MM:SS)
+//     and saleValue are optional.
 //   - Success is 200 {"ok":true}; an unknown campaign is 404
 //     {"ok":false,"error":"Campaign not found"}; a sale with the same cell,
 //     campaign_id and soldAt date as a stored one is 409
@@ -24,18 +28,31 @@
 //
 // What Dripcel does not document, and this server assumes:
 //   - A wrong or missing key is 401 {"ok":false,"error":"Unauthorized"}.
-//   - A malformed body, a missing field, an unreadable cell, date or value
+//   - A malformed body, a missing cell, an unreadable cell, date or value
 //     is 400 with Dripcel's envelope, and refuses the whole request.
+//   - So is a sale naming none of campaign_id, send_id and click_id, or
+//     more than one: 400 {"ok":false,"error":"Sale 3: exactly one of
+//     campaign_id, send_id or click_id is required"} for an upload (sales
+//     counted from 0), the same without "Sale 3: " for a postback. A field
+//     that is blank or only spaces counts as absent; one that is not is
+//     looked up exactly as sent.
+//   - An unknown send is 404 {"ok":false,"error":"Send not found"}, an
+//     unknown click 404 {"ok":false,"error":"Click not found"}, and a send
+//     or click whose campaign is unknown 404 "Campaign not found".
+//   - A sale matched by its send or click counts for that campaign, as if it
+//     had named it: the campaign's country reads its cell, its default
+//     fills a blank saleValue, and it is a duplicate of a sale with the same
+//     cell, campaign and soldAt date, however either named the campaign.
 //   - An upload body over 100,000 bytes (an Express service's default JSON
 //     limit; WithMaxBodyBytes sets another) is 413 with Express's own HTML
 //     error page, not Dripcel's envelope, checked before the key as an
 //     app-wide body parser would.
 //   - A path or method the API does not have is 404 with Express's HTML
 //     "Cannot GET /path" page, not Dripcel's envelope.
-//   - A batch holding a bad sale (a duplicate, or an unknown campaign) is
-//     answered with the first bad sale's refusal, and stores the good sales
-//     (BatchPartial, the default), none (BatchAtomic), or those before the
-//     first bad one (BatchPrefix). See BatchMode.
+//   - A batch holding a bad sale (a duplicate, or an unknown campaign, send
+//     or click) is answered with the first bad sale's refusal, and stores
+//     the good sales (BatchPartial, the default), none (BatchAtomic), or
+//     those before the first bad one (BatchPrefix). See BatchMode.
 //   - A 429 for the rate limit carries Dripcel's envelope; WithFixedWindow
 //     sends no Retry-After, as Dripcel documents none.
 //   - "Now" and the date of a blank soldAt are in South African time.
@@ -95,11 +112,36 @@ type Campaign struct {
 	DefaultSaleValue float64
 }
 
+// Send is a send of a campaign (one message to its audience) that the
+// server knows. A sale matched to its campaign by send_id counts for the
+// send's campaign.
+type Send struct {
+	ID string
+	// CampaignID is the campaign the send belongs to. The server looks it
+	// up when a sale arrives, so it may be registered before or after the
+	// send; a sale through a send whose campaign it does not know is 404
+	// "Campaign not found".
+	CampaignID string
+}
+
+// Click is a click on a campaign's tracked link that the server knows: a
+// checkout that kept it reports the sale by click_id alone, and the sale
+// counts for the click's campaign.
+type Click struct {
+	ID string
+	// CampaignID is the campaign the click belongs to; see Send.CampaignID.
+	CampaignID string
+}
+
 // Sale is a sale as the server stored it.
 type Sale struct {
+	// CampaignID is the campaign the sale counts for: its campaign_id, or
+	// the campaign of the send or click it named.
 	CampaignID string
-	SendID     string
-	ClickID    string
+	// SendID and ClickID are as sent: blank unless the sale was matched by
+	// them.
+	SendID  string
+	ClickID string
 	// Cell is the stored cell in international digits; RawCell is as sent.
 	Cell, RawCell string
 	// SoldAt is the stored time, as sent or "now" when blank, in the form
@@ -146,8 +188,26 @@ func WithCampaigns(cs ...Campaign) Option {
 	}
 }
 
-// WithBatchMode sets how uploads holding a duplicate or an unknown campaign
-// are treated.
+// WithSends registers sends at start; see Server.AddSend.
+func WithSends(ss ...Send) Option {
+	return func(s *Server) {
+		for _, x := range ss {
+			s.sends[x.ID] = x
+		}
+	}
+}
+
+// WithClicks registers clicks at start; see Server.AddClick.
+func WithClicks(cs ...Click) Option {
+	return func(s *Server) {
+		for _, x := range cs {
+			s.clicks[x.ID] = x
+		}
+	}
+}
+
+// WithBatchMode sets how uploads holding a duplicate, or a sale whose
+// campaign, send or click is unknown, are treated.
 func WithBatchMode(m BatchMode) Option { return func(s *Server) { s.batchMode = m } }
 
 // WithClock sets the clock used for blank soldAt values. The rate limit
@@ -171,6 +231,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	campaigns map[string]Campaign
+	sends     map[string]Send
+	clicks    map[string]Click
 	sales     []Sale
 	seen      map[dedupeKey]bool
 	requests  []Request
@@ -198,6 +260,8 @@ func Start(opts ...Option) *Server {
 		Key:       DefaultKey,
 		done:      make(chan struct{}),
 		campaigns: map[string]Campaign{},
+		sends:     map[string]Send{},
+		clicks:    map[string]Click{},
 		seen:      map[dedupeKey]bool{},
 		cleared:   make(chan struct{}),
 		now:       time.Now,
@@ -226,6 +290,22 @@ func (s *Server) AddCampaign(c Campaign) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.campaigns[c.ID] = c
+}
+
+// AddSend registers a send, or replaces one with the same ID (moving it to
+// another campaign, say). Sales sent after it count for its campaign.
+func (s *Server) AddSend(x Send) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sends[x.ID] = x
+}
+
+// AddClick registers a click, or replaces one with the same ID. Sales sent
+// after it count for its campaign.
+func (s *Server) AddClick(x Click) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clicks[x.ID] = x
 }
 
 // Sales returns a copy of the stored sales, in the order stored.
@@ -291,9 +371,11 @@ func (s *Server) write(w http.ResponseWriter, rec *Request, rep reply) {
 	_, _ = w.Write(body)
 }
 
-// wireSale is a sale as it arrives in an upload body.
+// wireSale is a sale as it arrives in an upload body. The identifiers are
+// plain strings because a missing one, a null and a blank one all count as
+// absent.
 type wireSale struct {
-	CampaignID *string      `json:"campaign_id"`
+	CampaignID string       `json:"campaign_id"`
 	SendID     string       `json:"send_id"`
 	ClickID    string       `json:"click_id"`
 	Cell       *string      `json:"cell"`
@@ -314,14 +396,18 @@ func (s *Server) upload(r *http.Request, body []byte, rec *Request) reply {
 	rec.Sales = len(in)
 	cands := make([]candidate, len(in))
 	for i, ws := range in {
-		if ws.CampaignID == nil || ws.Cell == nil {
-			return reply{http.StatusBadRequest, fmt.Sprintf("Sale %d: campaign_id and cell are required", i)}
+		id := identifiers{ws.CampaignID, ws.SendID, ws.ClickID}
+		if !id.exactlyOne() {
+			return reply{http.StatusBadRequest, fmt.Sprintf("Sale %d: %s", i, oneIdentifier)}
+		}
+		if ws.Cell == nil {
+			return reply{http.StatusBadRequest, fmt.Sprintf("Sale %d: %s", i, cellRequired)}
 		}
 		value := ""
 		if ws.SaleValue != nil {
 			value = ws.SaleValue.String()
 		}
-		c, rep := s.build(*ws.CampaignID, ws.SendID, ws.ClickID, *ws.Cell, ws.SoldAt, value, "upload")
+		c, rep := s.build(id, *ws.Cell, ws.SoldAt, value, "upload")
 		if rep.status != 0 {
 			return rep
 		}
@@ -336,30 +422,84 @@ func (s *Server) postback(r *http.Request, rec *Request) reply {
 		return reply{http.StatusUnauthorized, "Unauthorized"}
 	}
 	rec.Sales = 1
-	if !q.Has("campaign_id") || !q.Has("cell") {
-		return reply{http.StatusBadRequest, "campaign_id and cell are required"}
+	id := identifiers{q.Get("campaign_id"), q.Get("send_id"), q.Get("click_id")}
+	if !id.exactlyOne() {
+		return reply{http.StatusBadRequest, oneIdentifier}
 	}
-	c, rep := s.build(q.Get("campaign_id"), q.Get("send_id"), q.Get("click_id"), q.Get("cell"),
-		q.Get("soldAt"), q.Get("saleValue"), "postback")
+	if !q.Has("cell") {
+		return reply{http.StatusBadRequest, cellRequired}
+	}
+	c, rep := s.build(id, q.Get("cell"), q.Get("soldAt"), q.Get("saleValue"), "postback")
 	if rep.status != 0 {
 		return rep
 	}
 	return s.store([]candidate{c}, rec)
 }
 
+// The 400 messages for a sale missing what Dripcel needs. An upload puts
+// "Sale N: " before them.
+const (
+	oneIdentifier = "exactly one of campaign_id, send_id or click_id is required"
+	cellRequired  = "cell is required"
+)
+
+// identifiers are the fields that match a sale to its campaign, as sent.
+type identifiers struct{ campaign, send, click string }
+
+// exactlyOne reports whether the sale names exactly one identifier, as
+// Dripcel requires. A blank one counts as absent, as a spreadsheet's empty
+// column or a form's empty field would send it.
+func (id identifiers) exactlyOne() bool {
+	n := 0
+	for _, v := range []string{id.campaign, id.send, id.click} {
+		if strings.TrimSpace(v) != "" {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// resolve finds the campaign a sale counts for: the one it names, or the
+// campaign of the send or click it names. It returns the refusal when
+// there is none. id must name exactly one identifier, and s.mu be held.
+func (s *Server) resolve(id identifiers) (Campaign, string) {
+	campaignID := id.campaign
+	switch {
+	case strings.TrimSpace(id.send) != "":
+		x, ok := s.sends[id.send]
+		if !ok {
+			return Campaign{}, "Send not found"
+		}
+		campaignID = x.CampaignID
+	case strings.TrimSpace(id.click) != "":
+		x, ok := s.clicks[id.click]
+		if !ok {
+			return Campaign{}, "Click not found"
+		}
+		campaignID = x.CampaignID
+	}
+	c, ok := s.campaigns[campaignID]
+	if !ok {
+		return Campaign{}, "Campaign not found"
+	}
+	return c, ""
+}
+
 // build checks one sale and fills in what Dripcel fills in. A malformed
 // sale is refused at once (the reply), which refuses its whole request; an
-// unknown campaign only marks the candidate, which the batch mode then
-// treats like a duplicate. The campaign lookup comes first, as a 404 is what
-// Dripcel documents and the campaign's country is needed to read the cell.
-func (s *Server) build(campaignID, sendID, clickID, cell, soldAt, value, via string) (candidate, reply) {
+// unknown campaign, send or click only marks the candidate, which the batch
+// mode then treats like a duplicate. The lookup comes first, as a 404 is
+// what Dripcel documents and the campaign's country is needed to read the
+// cell.
+func (s *Server) build(id identifiers, cell, soldAt, value, via string) (candidate, reply) {
 	s.mu.Lock()
-	c, ok := s.campaigns[campaignID]
+	c, refusal := s.resolve(id)
 	now := s.now
 	s.mu.Unlock()
-	sale := Sale{CampaignID: campaignID, SendID: sendID, ClickID: clickID, RawCell: cell, Via: via}
-	if !ok {
-		return candidate{sale, reply{http.StatusNotFound, "Campaign not found"}}, reply{}
+	sale := Sale{CampaignID: c.ID, SendID: id.send, ClickID: id.click, RawCell: cell, Via: via}
+	if refusal != "" {
+		sale.CampaignID = id.campaign
+		return candidate{sale, reply{http.StatusNotFound, refusal}}, reply{}
 	}
 	intl, err := dripcel.ToInternational(cell, c.Country)
 	if err != nil {

@@ -44,7 +44,7 @@ func TestStoresWhatDripcelWouldStore(t *testing.T) {
 	ctx := context.Background()
 	day := time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC)
 	if err := c.UploadSales(ctx, []dripcel.Sale{
-		{CampaignID: "za", Cell: "0631231234", SoldAt: day, SaleValue: dripcel.Value(99.5), SendID: "s", ClickID: "k"},
+		{CampaignID: "za", Cell: "0631231234", SoldAt: day, SaleValue: dripcel.Value(99.5)},
 		{CampaignID: "gb", Cell: "07911 123456"},
 	}); err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func TestStoresWhatDripcelWouldStore(t *testing.T) {
 	}
 	got := srv.Sales()
 	want := []dripceltest.Sale{
-		{CampaignID: "za", SendID: "s", ClickID: "k", Cell: "27631231234", RawCell: "0631231234", SoldAt: "2025-10-14", SaleValue: 99.5, Via: "upload"},
+		{CampaignID: "za", Cell: "27631231234", RawCell: "0631231234", SoldAt: "2025-10-14", SaleValue: 99.5, Via: "upload"},
 		{CampaignID: "gb", Cell: "447911123456", RawCell: "07911 123456", SoldAt: "2026-03-02 00:30:00", SaleValue: 7.5, DefaultValue: true, Via: "upload"},
 		{CampaignID: "za", Cell: "27821234567", RawCell: "27821234567", SoldAt: "2026-03-02 00:30:00", SaleValue: 0, Via: "postback"},
 	}

@@ -23,6 +23,8 @@ type fakeFlags struct {
 	addr         string
 	key          string
 	campaigns    []string
+	sends        []string // ID=CAMPAIGN
+	clicks       []string // ID=CAMPAIGN
 	country      string
 	defaultValue float64
 	batchMode    string
@@ -47,16 +49,24 @@ the key to use, and logs each request with the sales it recorded.
 
 It answers as Dripcel's documented API does: 200 {"ok":true}, 404 for an
 unknown campaign, 409 for a sale with the cell, campaign and soldAt date of
-one it has. What Dripcel does not document is set by flags: how a batch
-holding a duplicate is treated (--batch-mode), the rate limit (--rate-limit
-or --fixed-window), and faults for the requests after the first --after
-ones (--fail, --proxy-page, --drop, --delay).
+one it has. A sale names exactly one of campaign_id, send_id or click_id;
+one naming none, or more than one, is refused with 400. Sends and clicks
+belong to campaigns (--send, --click): a sale naming only its send or click
+counts for that campaign, duplicates included, and an unknown send or click
+is 404. What Dripcel does not document is set by flags: how a batch holding
+a duplicate or an unknown campaign, send or click is treated (--batch-mode),
+the rate limit (--rate-limit or --fixed-window), and faults for the
+requests after the first --after ones (--fail, --proxy-page, --drop,
+--delay).
 
 Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
 		Example: `  dripcel fake
   # in another terminal:
   export DRIPCEL_BASE_URL=http://127.0.0.1:8787 DRIPCEL_API_KEY=` + dripceltest.DefaultKey + `
   dripcel upload --region ZA --campaign 639978184d735c88ed8bbd68 --rejects rejects.csv export.csv
+
+  # sales that name only their send_id or click_id:
+  dripcel fake --campaign c1 --send snd-1=c1 --click clk-42=c1,clk-43=c1
 
   # Dripcel's rate limit, and an outage after 3 requests:
   dripcel fake --fixed-window 50 --after 3 --fail 5 --fail-status 503`,
@@ -69,9 +79,11 @@ Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "the address to listen on (port 0: any free port)")
 	fl.StringVar(&f.key, "key", dripceltest.DefaultKey, "the API key the fake accepts")
 	fl.StringSliceVar(&f.campaigns, "campaign", []string{"639978184d735c88ed8bbd68", "demo-campaign"}, "the campaigns the fake knows")
+	fl.StringSliceVar(&f.sends, "send", nil, "a send the fake knows and its campaign, ID=CAMPAIGN[,ID=CAMPAIGN…]: a sale naming only this send_id counts for that campaign")
+	fl.StringSliceVar(&f.clicks, "click", nil, "a click the fake knows and its campaign, ID=CAMPAIGN[,ID=CAMPAIGN…]: a sale naming only this click_id counts for that campaign")
 	fl.StringVar(&f.country, "country", "ZA", "the campaigns' country, in which local cells are read")
 	fl.Float64Var(&f.defaultValue, "default-value", 150, "the campaigns' default sale value")
-	fl.StringVar(&f.batchMode, "batch-mode", "partial", "a batch holding a duplicate or an unknown campaign: partial (store the others), atomic (store none) or prefix (store those before it)")
+	fl.StringVar(&f.batchMode, "batch-mode", "partial", "a batch holding a duplicate or an unknown campaign, send or click: partial (store the others), atomic (store none) or prefix (store those before it)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every sale recorded, not only the count of each request")
 	fl.IntVar(&f.after, "after", 0, "answer this many requests normally before the faults begin")
 	fl.IntVar(&f.fail, "fail", 0, "answer this many requests with --fail-status")
@@ -101,6 +113,9 @@ func runFake(ctx context.Context, std streams, f *fakeFlags) error {
 	std.out.printf("A fake Dripcel is listening at %s (nothing leaves this machine).\n", base)
 	std.out.printf("Campaigns: %s (country %s, default sale value %g); batches holding a duplicate: %s.\n",
 		strings.Join(f.campaigns, ", "), f.country, f.defaultValue, f.batchMode)
+	if len(f.sends) > 0 || len(f.clicks) > 0 {
+		std.out.printf("Sends: %s; clicks: %s (ID=campaign).\n", listOrNone(f.sends), listOrNone(f.clicks))
+	}
 	std.out.printf("To send to it, in another terminal:\n  export DRIPCEL_BASE_URL=%s\n  export DRIPCEL_API_KEY=%s\n", base, f.key)
 	std.out.printf("  dripcel upload --region %s --rejects rejects.csv sales.csv\nCtrl-C stops it.\n\n", f.country)
 
@@ -153,10 +168,27 @@ func (f *fakeFlags) options() ([]dripceltest.Option, error) {
 		return nil, usageError("--fail-status %d: want an error status, 400 to 599", f.failStatus)
 	}
 	cs := make([]dripceltest.Campaign, len(f.campaigns))
+	known := map[string]bool{}
 	for i, id := range f.campaigns {
-		cs[i] = dripceltest.Campaign{ID: strings.TrimSpace(id), Country: region, DefaultSaleValue: f.defaultValue}
+		f.campaigns[i] = strings.TrimSpace(id)
+		cs[i] = dripceltest.Campaign{ID: f.campaigns[i], Country: region, DefaultSaleValue: f.defaultValue}
+		known[f.campaigns[i]] = true
+	}
+	sends, err := ownedBy("--send", f.sends, known)
+	if err != nil {
+		return nil, err
+	}
+	clicks, err := ownedBy("--click", f.clicks, known)
+	if err != nil {
+		return nil, err
 	}
 	opts := []dripceltest.Option{dripceltest.WithKey(f.key), dripceltest.WithCampaigns(cs...), dripceltest.WithBatchMode(mode)}
+	for _, p := range sends {
+		opts = append(opts, dripceltest.WithSends(dripceltest.Send{ID: p[0], CampaignID: p[1]}))
+	}
+	for _, p := range clicks {
+		opts = append(opts, dripceltest.WithClicks(dripceltest.Click{ID: p[0], CampaignID: p[1]}))
+	}
 	if f.ratePerMinute > 0 {
 		opts = append(opts, dripceltest.WithRateLimit(f.ratePerMinute, 1))
 	}
@@ -164,6 +196,39 @@ func (f *fakeFlags) options() ([]dripceltest.Option, error) {
 		opts = append(opts, dripceltest.WithFixedWindow(f.fixedWindow, time.Minute))
 	}
 	return opts, nil
+}
+
+// ownedBy reads the ID=CAMPAIGN pairs of --send or --click, rewriting each
+// trimmed so the banner shows what the fake knows. A campaign the fake does
+// not know is refused rather than answered 404 later: it is far more likely
+// a typo than a test of the 404, which an unknown campaign_id gives anyway.
+func ownedBy(flag string, pairs []string, known map[string]bool) ([][2]string, error) {
+	out := make([][2]string, 0, len(pairs))
+	seen := map[string]bool{}
+	for i, p := range pairs {
+		id, campaign, ok := strings.Cut(p, "=")
+		id, campaign = strings.TrimSpace(id), strings.TrimSpace(campaign)
+		switch {
+		case !ok || id == "" || campaign == "":
+			return nil, usageError("%s %s: want ID=CAMPAIGN, e.g. %s snd-1=639978184d735c88ed8bbd68", flag, quote(p), flag)
+		case !known[campaign]:
+			return nil, usageError("%s %s: campaign %s is not one the fake knows; add it with --campaign", flag, quote(p), quote(campaign))
+		case seen[id]:
+			return nil, usageError("%s: %s is given twice", flag, quote(id))
+		}
+		seen[id] = true
+		pairs[i] = id + "=" + campaign
+		out = append(out, [2]string{id, campaign})
+	}
+	return out, nil
+}
+
+// listOrNone lists a flag's values for the banner.
+func listOrNone(vs []string) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	return strings.Join(vs, ", ")
 }
 
 // faults queues the faults the flags ask for.
@@ -214,7 +279,15 @@ func (l *fakeLog) wrap(h http.Handler) http.Handler {
 				status, plural(len(sales), "sale"))
 			if l.verbose {
 				for _, s := range sales {
-					l.out.printf("  %s cell %s soldAt %s value %g\n", s.CampaignID, s.Cell, s.SoldAt, s.SaleValue)
+					// The send or click a sale was matched by, after the
+					// campaign it counted for.
+					via := ""
+					if strings.TrimSpace(s.SendID) != "" {
+						via = " send " + s.SendID
+					} else if strings.TrimSpace(s.ClickID) != "" {
+						via = " click " + s.ClickID
+					}
+					l.out.printf("  %s cell %s soldAt %s value %g%s\n", s.CampaignID, s.Cell, s.SoldAt, s.SaleValue, via)
 				}
 			}
 		}()

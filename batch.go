@@ -110,8 +110,8 @@ func (u *uploader) add(s *Sale, err error) bool {
 		return false
 	}
 	if i < len(u.cells) {
-		u.fields = wire.Fields{CampaignID: s.CampaignID, SendID: s.SendID, ClickID: s.ClickID,
-			Cell: u.cells[i], SoldAt: s.SoldAt, SaleValue: s.SaleValue}
+		u.fields = wire.Fields{Cell: u.cells[i], SoldAt: s.SoldAt, SaleValue: s.SaleValue}
+		setIdentifier(&u.fields, s)
 	} else if err := c.wireFields(s, i, &u.fields); err != nil {
 		u.cause = err
 		return false
@@ -121,7 +121,18 @@ func (u *uploader) add(s *Sale, err error) bool {
 	if u.repeats.seen(&u.fields, i) {
 		return true
 	}
+	if !u.push(i, &u.fields, u.send) {
+		u.cause = u.stopCause()
+		return false
+	}
+	return true
+}
 
+// push appends f, the sale at index i, to the batch being built, and hands
+// the batch to send when it is full. It reports false when send refused a
+// batch because the upload is over.
+func (u *uploader) push(i int, f *wire.Fields, send func(*batch) bool) bool {
+	c := u.c
 	if u.b == nil {
 		u.b = c.newBatch()
 	}
@@ -131,17 +142,16 @@ func (u *uploader) add(s *Sale, err error) bool {
 		b.body.Buf = append(b.body.Buf, ',')
 	}
 	start := len(b.body.Buf)
-	b.body.Buf = wire.AppendJSON(b.body.Buf, &u.fields)
+	b.body.Buf = wire.AppendJSON(b.body.Buf, f)
 	if len(b.idx) > 0 && len(b.body.Buf)+1 > c.bodyCap.limit() {
 		// This sale would push the body past the limit: send the batch
 		// without it, and start the next with it.
 		next := c.newBatch()
 		next.body.Buf = append(next.body.Buf, b.body.Buf[start:]...)
 		b.body.Buf = b.body.Buf[:mark]
-		sent := u.send(b)
+		sent := send(b)
 		u.b = next
 		if !sent {
-			u.cause = u.stopCause()
 			return false
 		}
 		u.unsentAt = i
@@ -150,10 +160,9 @@ func (u *uploader) add(s *Sale, err error) bool {
 	b.idx = append(b.idx, i)
 	b.spans = append(b.spans, [2]int{start, len(b.body.Buf)})
 	if len(b.idx) == c.batchSize {
-		sent := u.send(b)
+		sent := send(b)
 		u.b = nil
 		if !sent {
-			u.cause = u.stopCause()
 			return false
 		}
 		u.unsentAt = i + 1
@@ -194,7 +203,7 @@ func (u *uploader) finish(total int) error {
 		u.failed = append(u.failed, &BatchError{First: u.unsentAt, Last: total - 1, Fate: NotDelivered, Err: u.cause})
 	}
 	slices.SortFunc(u.failed, func(a, b *BatchError) int { return a.First - b.First })
-	u.failed = u.repeats.settle(u.failed, u.unsentAt)
+	u.failed = u.settleRepeats(u.failed, u.unsentAt)
 	if len(u.failed) == 0 {
 		return nil
 	}

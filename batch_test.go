@@ -38,7 +38,7 @@ func (rs *bodyRecorder) start(t *testing.T) *httptest.Server {
 		ids := make([]string, len(batch))
 		rs.mu.Lock()
 		for i, s := range batch {
-			ids[i] = s.ClickID
+			ids[i], _, _ = strings.Cut(s.ClickID, "-")
 			rs.cells = append(rs.cells, s.Cell)
 		}
 		rs.batches = append(rs.batches, ids)
@@ -56,8 +56,8 @@ func (rs *bodyRecorder) start(t *testing.T) *httptest.Server {
 func TestBatchesAreCutAtMaxBatchBytes(t *testing.T) {
 	sales := make([]dripcel.Sale, 500)
 	for i := range sales {
-		sales[i] = dripcel.Sale{CampaignID: "c1", Cell: "2763" + fmt.Sprintf("%07d", i), ClickID: strconv.Itoa(i),
-			SendID: strings.Repeat("x", 1000)}
+		sales[i] = dripcel.Sale{Cell: "2763" + fmt.Sprintf("%07d", i),
+			ClickID: strconv.Itoa(i) + "-" + strings.Repeat("x", 1000)}
 	}
 	for _, stream := range []bool{false, true} {
 		rs := &bodyRecorder{}
@@ -110,9 +110,9 @@ func TestOversizedSaleIsSentAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	sales := []dripcel.Sale{
-		{CampaignID: "c1", Cell: "27631231230", ClickID: "0"},
-		{CampaignID: "c1", Cell: "27631231231", ClickID: "1", SendID: strings.Repeat("x", dripcel.DefaultMaxBatchBytes)},
-		{CampaignID: "c1", Cell: "27631231232", ClickID: "2"},
+		{Cell: "27631231230", ClickID: "0"},
+		{Cell: "27631231231", ClickID: "1-" + strings.Repeat("x", dripcel.DefaultMaxBatchBytes)},
+		{Cell: "27631231232", ClickID: "2"},
 	}
 	if err := c.UploadSales(context.Background(), sales); err != nil {
 		t.Fatal(err)

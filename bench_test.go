@@ -68,8 +68,6 @@ func benchBaseline(b *testing.B, srv *benchServer) *baseClient {
 func benchSale(i int) dripcel.Sale {
 	return dripcel.Sale{
 		CampaignID: "639978184d735c88ed8bbd68",
-		SendID:     "66f0a1b2c3d4e5f60718293a",
-		ClickID:    "clk-" + strconv.Itoa(i),
 		Cell:       "2763" + strconv.Itoa(1000000+i%9000000),
 		SoldAt:     time.Date(2025, 10, 14, 9, 2, 51, 0, time.UTC).Add(time.Duration(i) * time.Second),
 		SaleValue:  dripcel.Value(99.95),

@@ -37,7 +37,7 @@ type faultCall struct {
 }
 
 func faultSale() dripcel.Sale {
-	return dripcel.Sale{CampaignID: "camp-1", Cell: leakCell, ClickID: "click-1"}
+	return dripcel.Sale{Cell: leakCell, ClickID: "click-1"}
 }
 
 var faultCalls = []faultCall{

@@ -15,8 +15,13 @@ import (
 // the detail (an *APIError, a *ValidationError or an *UploadError), reachable
 // with errors.As.
 var (
-	// ErrCampaignNotFound: Dripcel answered 404, "Campaign not found". The
-	// campaign_id is wrong or belongs to another organisation. Not retried.
+	// ErrCampaignNotFound: Dripcel answered 404 about what the sale refers
+	// to: "Campaign not found", or "Send not found" or "Click not found" for
+	// a sale matched by its send or click (APIError.Message says which). The
+	// identifier is wrong or belongs to another organisation. Not retried.
+	// A 404 whose message names no campaign, send or click ("Not found")
+	// is Dripcel's router saying the base URL or path is wrong: it does not
+	// match this error, and leaves the sales NotDelivered.
 	ErrCampaignNotFound = errors.New("dripcel: campaign not found")
 
 	// ErrDuplicateSale: Dripcel answered 409, "Duplicate sale": it already
@@ -99,6 +104,9 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		b.WriteString(" " + e.Message)
 	}
+	if e.verdict() == verdictWrongPath {
+		b.WriteString(" (no such route at Dripcel: the base URL or path looks wrong; the sales were not delivered)")
+	}
 	if e.verdict() == verdictForeign {
 		b.WriteString(" (not an answer from Dripcel")
 		if e.ContentType != "" {
@@ -124,15 +132,20 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is matches the sentinel for the status: 404 ErrCampaignNotFound, 409
-// ErrDuplicateSale, 401 and 403 ErrUnauthorized, 429 ErrRateLimited. A 2xx
-// with {"ok": false} matches by the message Dripcel uses for 404 and 409.
+// Is matches the sentinel for the status: 404 ErrCampaignNotFound (when its
+// message names a campaign, send or click), 409 ErrDuplicateSale, 401 and
+// 403 ErrUnauthorized, 429 ErrRateLimited. A 2xx with {"ok": false} matches
+// by the message Dripcel uses for 404 and 409. A 404 naming nothing a sale
+// refers to (a wrong base URL or path) matches none of them.
 // An answer that was not Dripcel's envelope where only the envelope could
 // refuse a sale (any 2xx, 3xx or 4xx but 401, 403, 408, 413 and 429)
 // matches ErrNotFromDripcel and nothing else.
 func (e *APIError) Is(target error) bool {
-	if e.verdict() == verdictForeign {
+	switch e.verdict() {
+	case verdictForeign:
 		return target == ErrNotFromDripcel
+	case verdictWrongPath:
+		return false
 	}
 	switch e.StatusCode {
 	case http.StatusNotFound:
@@ -145,8 +158,8 @@ func (e *APIError) Is(target error) bool {
 		return target == ErrRateLimited
 	}
 	if e.StatusCode >= 200 && e.StatusCode < 300 {
-		switch strings.ToLower(e.Message) {
-		case "campaign not found":
+		switch strings.ToLower(strings.TrimSpace(e.Message)) {
+		case "campaign not found", "send not found", "click not found":
 			return target == ErrCampaignNotFound
 		case "duplicate sale":
 			return target == ErrDuplicateSale
@@ -263,12 +276,26 @@ func (e *UploadError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns every batch error, so errors.Is and errors.As look at all
-// of them.
+// Unwrap returns the batch errors, so errors.Is and errors.As look at them.
+// When some sale is not in Dripcel (Refused or NotDelivered), the runs that
+// are AlreadyRecorded are left out: errors.Is(err, ErrDuplicateSale), which
+// a single call reads as "Dripcel has it", then holds for an upload only
+// when every one of its sales is in Dripcel, and a sale still to be
+// delivered is never dropped on its account. Outcomes gives each sale's
+// own fate.
 func (e *UploadError) Unwrap() []error {
-	errs := make([]error, len(e.Batches))
-	for i, be := range e.Batches {
-		errs[i] = be
+	inDripcel := true
+	for _, be := range e.Batches {
+		if be.Fate != AlreadyRecorded {
+			inDripcel = false
+			break
+		}
+	}
+	errs := make([]error, 0, len(e.Batches))
+	for _, be := range e.Batches {
+		if inDripcel || be.Fate != AlreadyRecorded {
+			errs = append(errs, be)
+		}
 	}
 	return errs
 }

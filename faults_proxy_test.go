@@ -71,9 +71,9 @@ func (row proxyRow) loc(echo string) string {
 // proxySales are the sales of each upload row: the canary cell among them.
 func proxySales() []dripcel.Sale {
 	return []dripcel.Sale{
-		{CampaignID: "camp-1", Cell: leakCell, ClickID: "click-1"},
-		{CampaignID: "camp-1", Cell: "27821234567", ClickID: "click-2"},
-		{CampaignID: "camp-1", Cell: "27725550101", ClickID: "click-3"},
+		{CampaignID: "camp-1", Cell: leakCell},
+		{CampaignID: "camp-1", Cell: "27821234567"},
+		{CampaignID: "camp-1", Cell: "27725550101"},
 	}
 }
 

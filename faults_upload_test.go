@@ -59,7 +59,7 @@ func (b *batchServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func uploadSales(n int) []dripcel.Sale {
 	sales := make([]dripcel.Sale, n)
 	for i := range sales {
-		sales[i] = dripcel.Sale{CampaignID: "camp-1", Cell: fmt.Sprintf("2782%07d", i), ClickID: strconv.Itoa(i)}
+		sales[i] = dripcel.Sale{Cell: fmt.Sprintf("2782%07d", i), ClickID: strconv.Itoa(i)}
 	}
 	return sales
 }

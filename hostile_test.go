@@ -101,7 +101,8 @@ func TestHostileInputsRoundTrip(t *testing.T) {
 	for _, v := range hostileValues() {
 		sales = append(sales,
 			dripcel.Sale{CampaignID: v, Cell: "0631231234"},
-			dripcel.Sale{CampaignID: "camp-1", SendID: v, ClickID: v + "!", Cell: v})
+			dripcel.Sale{SendID: v, Cell: v},
+			dripcel.Sale{ClickID: v + "!", Cell: v})
 	}
 	t.Run("UploadSales", func(t *testing.T) {
 		t.Parallel()

@@ -285,7 +285,7 @@ func TestBodyLimitIsLearnt(t *testing.T) {
 	}
 	sales := salesN(10000)
 	for i := range sales {
-		sales[i].ClickID = fmt.Sprintf("click-%06d", i)
+		sales[i].CampaignID = "camp-1-" + fmt.Sprintf("click-%06d", i)
 	}
 	upload := func(sales []dripcel.Sale) (refused, accepted, fewest int) {
 		t.Helper()

@@ -22,7 +22,7 @@ func TestPostbackWireFormat(t *testing.T) {
 	})
 
 	s := dripcel.Sale{
-		CampaignID: "CAMPAIGN_ID", Cell: "27112223333", SendID: "send 1", ClickID: "a&b=c",
+		Cell: "27112223333", ClickID: "a&b=c d",
 		SoldAt:    time.Date(2025, 10, 14, 9, 2, 51, 0, time.UTC),
 		SaleValue: dripcel.Value(1e6),
 	}
@@ -41,8 +41,8 @@ func TestPostbackWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := url.Values{
-		"key": {canaryKey}, "campaign_id": {"CAMPAIGN_ID"}, "cell": {"27112223333"},
-		"send_id": {"send 1"}, "click_id": {"a&b=c"}, "soldAt": {"2025-10-14 09:02:51"}, "saleValue": {"1000000"},
+		"key": {canaryKey}, "cell": {"27112223333"},
+		"click_id": {"a&b=c d"}, "soldAt": {"2025-10-14 09:02:51"}, "saleValue": {"1000000"},
 	}
 	if q.Encode() != want.Encode() {
 		t.Errorf("query\n got %v\nwant %v", q, want)

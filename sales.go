@@ -11,12 +11,19 @@ import (
 )
 
 // Sale is one conversion to report to Dripcel.
+//
+// A sale names exactly one of CampaignID, SendID or ClickID: the identifier
+// Dripcel matches it to its campaign by. None, or more than one, is refused
+// before anything is sent (a *ValidationError matching ErrInvalidSale), as
+// Dripcel's integration guide says an upload naming more than one fails. A
+// field holding only spaces counts as empty.
 type Sale struct {
-	// CampaignID is the Dripcel campaign the sale belongs to. Required.
+	// CampaignID is the Dripcel campaign the sale belongs to.
 	CampaignID string
-	// SendID is the send the sale came from, if known.
+	// SendID is the send (one SMS of a campaign) the sale came from.
 	SendID string
-	// ClickID is the click the sale came from, if known.
+	// ClickID is the click on Dripcel's tracked link the sale came from: a
+	// checkout that kept it from the landing page reports by it alone.
 	ClickID string
 	// Cell is the customer's cell number. Required. Local numbers are read
 	// with the campaign's country by Dripcel, but Campaigns V2 need
@@ -96,15 +103,87 @@ func (c *Client) wireFields(s *Sale, index int, f *wire.Fields) error {
 	if err != nil {
 		return err
 	}
-	*f = wire.Fields{
-		CampaignID: s.CampaignID,
-		SendID:     s.SendID,
-		ClickID:    s.ClickID,
-		Cell:       cell,
-		SoldAt:     s.SoldAt,
-		SaleValue:  s.SaleValue,
-	}
+	*f = wire.Fields{Cell: cell, SoldAt: s.SoldAt, SaleValue: s.SaleValue}
+	setIdentifier(f, s)
 	return nil
+}
+
+// identifierFields names the identifiers in a ValidationError.
+const identifierFields = "campaign_id, send_id or click_id"
+
+// setIdentifiers names the identifiers s sets, for a ValidationError.
+func setIdentifiers(s *Sale) string {
+	var set []string
+	for _, id := range [...]struct{ name, v string }{
+		{"campaign_id", s.CampaignID}, {"send_id", s.SendID}, {"click_id", s.ClickID},
+	} {
+		if !blank(id.v) {
+			set = append(set, id.name)
+		}
+	}
+	if len(set) == 3 {
+		return "all three"
+	}
+	return strings.Join(set, " and ")
+}
+
+// identifier is which of a sale's identifiers is set.
+type identifier int
+
+const (
+	noIdentifier identifier = iota
+	byCampaign
+	bySend
+	byClick
+	severalIdentifiers
+)
+
+// identifierOf says which identifier s names, counting a field of spaces as
+// empty.
+func identifierOf(s *Sale) identifier {
+	id, n := noIdentifier, 0
+	if !blank(s.CampaignID) {
+		id, n = byCampaign, n+1
+	}
+	if !blank(s.SendID) {
+		id, n = bySend, n+1
+	}
+	if !blank(s.ClickID) {
+		id, n = byClick, n+1
+	}
+	if n > 1 {
+		return severalIdentifiers
+	}
+	return id
+}
+
+// blank reports whether v is empty or only white space, without allocating.
+func blank(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case ' ', '\t', '\n', '\r', '\v', '\f':
+		default:
+			if v[i] < 0x80 {
+				return false
+			}
+			return strings.TrimSpace(v[i:]) == ""
+		}
+	}
+	return true
+}
+
+// setIdentifier gives f the one identifier s names and leaves the blank
+// ones out, so that a field of spaces never reaches the wire. s has passed
+// check.
+func setIdentifier(f *wire.Fields, s *Sale) {
+	switch identifierOf(s) {
+	case byCampaign:
+		f.CampaignID = s.CampaignID
+	case bySend:
+		f.SendID = s.SendID
+	case byClick:
+		f.ClickID = s.ClickID
+	}
 }
 
 // cellCacheSize bounds how many converted cells validateAll keeps (about
@@ -161,8 +240,13 @@ func (c *Client) validate(s *Sale, index int) error {
 // check validates one sale and returns its cell as it goes on the wire;
 // index is -1 outside an upload.
 func (c *Client) check(s *Sale, index int) (string, error) {
-	if strings.TrimSpace(s.CampaignID) == "" {
-		return "", &ValidationError{Index: index, Field: "campaign_id", Reason: "is required"}
+	switch identifierOf(s) {
+	case noIdentifier:
+		return "", &ValidationError{Index: index, Field: identifierFields,
+			Reason: "is required: set exactly one, the identifier Dripcel matches the sale to its campaign by"}
+	case severalIdentifiers:
+		return "", &ValidationError{Index: index, Field: identifierFields,
+			Reason: "must be exactly one, not " + setIdentifiers(s) + ": Dripcel refuses a sale naming more than one"}
 	}
 	if strings.TrimSpace(s.Cell) == "" {
 		return "", &ValidationError{Index: index, Field: "cell", Reason: "is required"}

@@ -31,7 +31,7 @@ func TestUploadSalesWireFormat(t *testing.T) {
 	jhb := time.FixedZone("SAST", 2*60*60)
 	sales := []dripcel.Sale{
 		{CampaignID: "c1", Cell: "0111111111"},
-		{CampaignID: "c1", SendID: "s1", ClickID: "k1", Cell: "27111111112",
+		{SendID: "s1", Cell: "27111111112",
 			SoldAt: time.Date(2023, 2, 14, 0, 0, 0, 0, time.UTC), SaleValue: dripcel.Value(100)},
 		{CampaignID: "c1", Cell: "27111111113", SoldAt: time.Date(2025, 10, 14, 9, 2, 51, 0, jhb), SaleValue: dripcel.Value(1e6)},
 		{CampaignID: "c1", Cell: "27111111114", SaleValue: dripcel.Value(0)},
@@ -42,7 +42,7 @@ func TestUploadSalesWireFormat(t *testing.T) {
 	}
 
 	want := `[{"campaign_id":"c1","cell":"0111111111"},` +
-		`{"campaign_id":"c1","send_id":"s1","click_id":"k1","cell":"27111111112","soldAt":"2023-02-14","saleValue":100},` +
+		`{"send_id":"s1","cell":"27111111112","soldAt":"2023-02-14","saleValue":100},` +
 		`{"campaign_id":"c1","cell":"27111111113","soldAt":"2025-10-14 09:02:51","saleValue":1000000},` +
 		`{"campaign_id":"c1","cell":"27111111114","saleValue":0},` +
 		`{"campaign_id":"c1","cell":"27111111115","saleValue":99.95}]`
@@ -86,8 +86,15 @@ func TestUploadSalesValidation(t *testing.T) {
 		wantMsg string
 		cell    bool
 	}{
-		{"no campaign", dripcel.Sale{Cell: "27631231234"}, "sale 37: campaign_id is required", false},
-		{"blank campaign", dripcel.Sale{CampaignID: "  ", Cell: "27631231234"}, "sale 37: campaign_id is required", false},
+		{"no identifier", dripcel.Sale{Cell: "27631231234"}, "sale 37: campaign_id, send_id or click_id is required: set exactly one", false},
+		{"blank identifiers", dripcel.Sale{CampaignID: "  ", SendID: "\t", ClickID: " \n", Cell: "27631231234"},
+			"sale 37: campaign_id, send_id or click_id is required", false},
+		{"campaign and click", dripcel.Sale{CampaignID: "c", ClickID: "k", Cell: "27631231234"},
+			"sale 37: campaign_id, send_id or click_id must be exactly one, not campaign_id and click_id: Dripcel refuses a sale naming more than one", false},
+		{"send and click", dripcel.Sale{SendID: "s", ClickID: "k", Cell: "27631231234"},
+			"must be exactly one, not send_id and click_id", false},
+		{"all three", dripcel.Sale{CampaignID: "c", SendID: "s", ClickID: "k", Cell: "27631231234"},
+			"must be exactly one, not all three", false},
 		{"no cell", dripcel.Sale{CampaignID: "c"}, "sale 37: cell is required", false},
 		{"NaN value", dripcel.Sale{CampaignID: "c", Cell: "27631231234", SaleValue: dripcel.Value(math.NaN())}, "sale 37: saleValue must be a finite number", false},
 		{"Inf value", dripcel.Sale{CampaignID: "c", Cell: "27631231234", SaleValue: dripcel.Value(math.Inf(-1))}, "sale 37: saleValue must be a finite number", false},
@@ -125,7 +132,7 @@ func TestUploadSalesReportsEveryInvalidSale(t *testing.T) {
 	sales[2].Cell = ""
 	sales[7].CampaignID = ""
 	err := c.UploadSales(context.Background(), sales)
-	for _, want := range []string{"sale 2: cell is required", "sale 7: campaign_id is required"} {
+	for _, want := range []string{"sale 2: cell is required", "sale 7: campaign_id, send_id or click_id is required"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to mention %q", err, want)
 		}
@@ -197,8 +204,8 @@ func TestUploadSalesDefaultBatchesStayUnder100KB(t *testing.T) {
 	// Long IDs: 200 of these would be about 330 KB in one body.
 	sales := salesN(1000)
 	for i := range sales {
-		sales[i].ClickID = strings.Repeat("k", 800)
-		sales[i].SendID = strings.Repeat("s", 800)
+		sales[i].CampaignID = ""
+		sales[i].ClickID = strings.Repeat("k", 1600)
 	}
 	if err := c.UploadSales(context.Background(), sales); err != nil {
 		t.Fatal(err)
@@ -242,8 +249,11 @@ func TestUploadSalesPartialFailure(t *testing.T) {
 	if len(bodies) != 4+2+2 {
 		t.Errorf("%d requests, want 8: content refusals must not stop the upload", len(bodies))
 	}
-	if !errors.Is(err, dripcel.ErrDuplicateSale) || !errors.Is(err, dripcel.ErrCampaignNotFound) {
-		t.Errorf("err %v does not match both sentinels", err)
+	// A refused sale is not in Dripcel: the upload's error must not read
+	// as "Dripcel has them all".
+	if errors.Is(err, dripcel.ErrDuplicateSale) || !errors.Is(err, dripcel.ErrCampaignNotFound) {
+		t.Errorf("err %v: matches ErrDuplicateSale %v (want false), ErrCampaignNotFound %v (want true)", err,
+			errors.Is(err, dripcel.ErrDuplicateSale), errors.Is(err, dripcel.ErrCampaignNotFound))
 	}
 	if errors.Is(err, dripcel.ErrUnauthorized) || errors.Is(err, dripcel.ErrNotFromDripcel) {
 		t.Error("err matches ErrUnauthorized or ErrNotFromDripcel")

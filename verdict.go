@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/dripcel-go/dripcel/internal/transport"
 	"github.com/dripcel-go/dripcel/internal/wire"
@@ -28,6 +29,12 @@ const (
 	// verdictStatus: the status speaks whatever the body: 401 and 403 (the
 	// key), 408, 413 (the body's size), 429 (the budget) and 5xx.
 	verdictStatus
+	// verdictWrongPath: a 404 in Dripcel's envelope that names nothing a
+	// sale refers to ("Not found", "Route POST /v1/sales not found"): the
+	// request reached Dripcel's router but no route, so the base URL or
+	// path is wrong. It says nothing about the sales, like a proxy's page,
+	// but unlike one it will not change if the request is tried again.
+	verdictWrongPath
 )
 
 // readVerdict reads an answer's status and decoded body.
@@ -44,16 +51,33 @@ func readVerdict(status int, reply wire.Reply) verdict {
 			return verdictRecorded
 		}
 		return verdictRefused
+	case status == http.StatusNotFound && !reply.OK && !namesSaleReference(reply.Message):
+		return verdictWrongPath
 	case status >= 400 && status < 500 && !reply.OK:
 		return verdictRefused
 	}
 	return verdictForeign
 }
 
+// namesSaleReference reports whether a 404's message speaks of what a sale
+// refers to: its campaign, send or click ("Campaign not found", "Send not
+// found", "Click not found", "campaign_id not found"). Only such a 404 is
+// a refusal of the sale.
+func namesSaleReference(msg string) bool {
+	word := func(r rune) bool { return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') }
+	for _, w := range strings.FieldsFunc(msg, word) {
+		switch strings.ToLower(w) {
+		case "campaign", "campaigns", "send", "sends", "click", "clicks":
+			return true
+		}
+	}
+	return false
+}
+
 // verdict is what e says about the sales of its request. An error is never
 // a success, so Dripcel's envelope on it says "ok": false.
 func (e *APIError) verdict() verdict {
-	return readVerdict(e.StatusCode, wire.Reply{Envelope: e.FromDripcel})
+	return readVerdict(e.StatusCode, wire.Reply{Envelope: e.FromDripcel, Message: e.Message})
 }
 
 // refusedContent reports whether err is Dripcel refusing the content of a

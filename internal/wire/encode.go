@@ -70,19 +70,25 @@ func ValidValue(v float64) bool {
 
 // AppendJSON appends the JSON object for one sale. Empty optional fields are
 // left out rather than sent empty, because Dripcel treats a present-but-blank
-// soldAt or saleValue differently from an absent one.
+// soldAt or saleValue differently from an absent one; so are the empty
+// identifiers, since Dripcel refuses a sale naming more than one.
 func AppendJSON(dst []byte, f *Fields) []byte {
-	dst = append(dst, `{"campaign_id":`...)
-	dst = AppendString(dst, f.CampaignID)
-	if f.SendID != "" {
-		dst = append(dst, `,"send_id":`...)
+	dst = append(dst, '{')
+	switch {
+	case f.CampaignID != "":
+		dst = append(dst, `"campaign_id":`...)
+		dst = AppendString(dst, f.CampaignID)
+	case f.SendID != "":
+		dst = append(dst, `"send_id":`...)
 		dst = AppendString(dst, f.SendID)
-	}
-	if f.ClickID != "" {
-		dst = append(dst, `,"click_id":`...)
+	case f.ClickID != "":
+		dst = append(dst, `"click_id":`...)
 		dst = AppendString(dst, f.ClickID)
 	}
-	dst = append(dst, `,"cell":`...)
+	if len(dst) > 0 && dst[len(dst)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"cell":`...)
 	dst = AppendString(dst, f.Cell)
 	if !f.SoldAt.IsZero() {
 		dst = append(dst, `,"soldAt":"`...)

@@ -11,7 +11,7 @@ import (
 // traps can: it would write a float64 with fmt ("1e+06") and a time.Time
 // as RFC 3339, neither of which Dripcel documents.
 type postbackQuery struct {
-	CampaignID string `url:"campaign_id"`
+	CampaignID string `url:"campaign_id,omitempty"`
 	Cell       string `url:"cell"`
 	ClickID    string `url:"click_id,omitempty"`
 	SaleValue  string `url:"saleValue,omitempty"`

@@ -31,9 +31,9 @@ type repeats struct {
 // which campaign a send or a click belongs to. The strings are the sale's
 // own, so a key costs no allocation.
 type saleKey struct {
-	kind       identifier
-	id, cell   string
-	date       int // yyyymmdd; 0 for a blank soldAt
+	kind     identifier
+	id, cell string
+	date     int // yyyymmdd; 0 for a blank soldAt
 }
 
 // repeat is a sale of the upload that repeats an earlier one. Its wire

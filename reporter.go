@@ -103,6 +103,11 @@ type ReporterStats struct {
 	NotFromDripcel int64
 	// LastNotFromDripcel is the last such answer, or nil.
 	LastNotFromDripcel error
+	// Legacy is how many queued sales written before a sale had to name
+	// exactly one identifier (a campaign_id with a send_id or click_id,
+	// which a spool or an outbox may still hold) were sent by their
+	// campaign_id alone. The first batch holding such sales is also logged.
+	Legacy int64
 	// Damaged is how many spooled sales could not be read back because the
 	// file was damaged on disk after NewReporter checked it. They are not
 	// sent and not counted in Queued; they stay in the file, which the next
@@ -709,13 +714,29 @@ func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
 	outs := make([]Outcome, len(sales))
 	var valid []Sale
 	var at []int
+	legacy := 0
 	for i, s := range sales {
+		if narrowed, ok := byCampaignAlone(s); ok {
+			s = narrowed
+			legacy++
+		}
 		if err := r.client.Validate(s); err != nil {
 			outs[i] = Outcome{Fate: Refused, Err: err}
 			continue
 		}
 		valid = append(valid, s)
 		at = append(at, i)
+	}
+	if legacy > 0 {
+		r.mu.Lock()
+		first := r.stats.Legacy == 0
+		r.stats.Legacy += int64(legacy)
+		r.mu.Unlock()
+		if first {
+			r.client.logger.LogAttrs(ctx, slog.LevelInfo,
+				"dripcel: reporter: queued sales written before the one-identifier rule are sent by their campaign_id alone (later ones are counted in Stats().Legacy)",
+				slog.Int("sales", legacy))
+		}
 	}
 	if len(valid) == 0 {
 		return outs
@@ -724,6 +745,20 @@ func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
 		outs[at[j]] = o
 	}
 	return outs
+}
+
+// byCampaignAlone returns s with only its campaign_id as identifier when s
+// is a sale queued before a sale had to name exactly one identifier: then
+// campaign_id was required and send_id and click_id could come with it.
+// Such a sale is not the caller's mistake to refuse now, and its campaign_id
+// says what it always said; Dripcel's guide says a sale naming more than
+// one identifier fails.
+func byCampaignAlone(s Sale) (Sale, bool) {
+	if identifierOf(&s) != severalIdentifiers || blank(s.CampaignID) {
+		return s, false
+	}
+	s.SendID, s.ClickID = "", ""
+	return s, true
 }
 
 // send uploads sales and returns each one's outcome, as UploadSales
@@ -754,7 +789,15 @@ func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
 
 // rejectSale hands a refused sale to OnRejected, and logs it.
 func (r *Reporter) rejectSale(s Sale, err error) {
-	attrs := []slog.Attr{slog.String("campaign_id", s.CampaignID), slog.String("error", err.Error())}
+	var attrs []slog.Attr
+	for _, id := range [...]struct{ name, v string }{
+		{"campaign_id", s.CampaignID}, {"send_id", s.SendID}, {"click_id", s.ClickID},
+	} {
+		if !blank(id.v) {
+			attrs = append(attrs, slog.String(id.name, id.v))
+		}
+	}
+	attrs = append(attrs, slog.String("error", err.Error()))
 	if s.Ref != "" {
 		attrs = append(attrs, slog.String("ref", s.Ref))
 	}

@@ -8,3 +8,7 @@ func AbandonReporter(r *Reporter) { r.abandon() }
 // StallSpool makes r's spool run hook before writing each group of sales,
 // as a disk that stalls would.
 func StallSpool(r *Reporter, hook func()) { r.queue.(*spoolQueue).beforeAppend = hook }
+
+// EncodeSpoolSale is s as the Reporter writes it to its spool, for tests
+// that write spools the way an earlier version did.
+func EncodeSpoolSale(s Sale) ([]byte, error) { return encodeSale(&s) }

@@ -694,11 +694,15 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 		*failures++
 		wait := r.backoff(*failures, retryAfter)
 		attrs := []slog.Attr{slog.Int("kept", len(kept)), slog.Duration("wait", wait), slog.String("error", cause.Error())}
-		msg := "dripcel: reporter: will send again"
-		if foreign != nil {
+		msg, level := "dripcel: reporter: will send again", slog.LevelInfo
+		switch {
+		case wrongPath(cause):
+			// Not a passing outage: the configuration needs a look.
+			msg, level = "dripcel: reporter: Dripcel has no such route (the base URL or path looks wrong); the sales stay queued", slog.LevelWarn
+		case foreign != nil:
 			msg = "dripcel: reporter: the answer was not from Dripcel; the sales stay queued"
 		}
-		r.client.logger.LogAttrs(r.sendCtx, slog.LevelInfo, msg, attrs...)
+		r.client.logger.LogAttrs(r.sendCtx, level, msg, attrs...)
 		return len(batch), wait
 	}
 	*failures = 0

@@ -88,6 +88,13 @@ func refusedContent(err error) (*APIError, bool) {
 	return apiErr, ok && apiErr.verdict() == verdictRefused
 }
 
+// wrongPath reports whether err is Dripcel's router saying it has no such
+// route (see verdictWrongPath).
+func wrongPath(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.verdict() == verdictWrongPath
+}
+
 // checkRetry is the retry layer's CheckRetry. Before the client's retry
 // policy looks at the status, it reads the body: an answer that is not
 // Dripcel's is tried again like a 5xx, since it says nothing about the sale

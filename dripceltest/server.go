@@ -49,8 +49,8 @@
 //     app-wide body parser would.
 //   - A path or method the API does not have is 404 with Express's HTML
 //     "Cannot GET /path" page, not Dripcel's envelope.
-//   - A batch holding a bad sale (a duplicate, or an unknown campaign, send
-//     or click) is answered with the first bad sale's refusal, and stores
+//   - A batch holding a bad sale (a duplicate, an unknown campaign, send
+//     or click, or a sale WithSaleCheck refuses) is answered with the first bad sale's refusal, and stores
 //     the good sales (BatchPartial, the default), none (BatchAtomic), or
 //     those before the first bad one (BatchPrefix). See BatchMode.
 //   - A 429 for the rate limit carries Dripcel's envelope; WithFixedWindow
@@ -214,6 +214,14 @@ func WithBatchMode(m BatchMode) Option { return func(s *Server) { s.batchMode = 
 // does not use it (see WithRateClock).
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
+// WithSaleCheck refuses each sale for which check returns an error, with
+// 400 and the error's text in Dripcel's envelope, as Dripcel might refuse a
+// value or a date it does not accept. Unlike a malformed sale, which refuses
+// its whole request, such a sale is a bad sale of its batch, treated as the
+// batch mode says (BatchPartial stores the others). check sees the sale as
+// it would be stored, and must be safe for concurrent use.
+func WithSaleCheck(check func(Sale) error) Option { return func(s *Server) { s.check = check } }
+
 // WithMaxBodyBytes sets the largest upload body the server accepts, in
 // bytes; larger bodies are answered 413. The default is MaxBodyBytes.
 func WithMaxBodyBytes(n int) Option { return func(s *Server) { s.maxBody = n } }
@@ -242,8 +250,9 @@ type Server struct {
 	batchMode BatchMode
 	now       func() time.Time
 	maxBody   int
-	limiter   *rate.Limiter // WithRateLimit; nil for no limit
-	window    fixedWindow   // WithFixedWindow; limit 0 for no limit
+	check     func(Sale) error // WithSaleCheck; nil for none
+	limiter   *rate.Limiter    // WithRateLimit; nil for no limit
+	window    fixedWindow      // WithFixedWindow; limit 0 for no limit
 }
 
 // NewServer starts a server and closes it when the test ends.
@@ -522,6 +531,11 @@ func (s *Server) build(id identifiers, cell, soldAt, value, via string) (candida
 			return candidate{}, reply{http.StatusBadRequest, "saleValue must be a number"}
 		}
 		sale.SaleValue = v
+	}
+	if s.check != nil {
+		if err := s.check(sale); err != nil {
+			return candidate{sale, reply{http.StatusBadRequest, err.Error()}}, reply{}
+		}
 	}
 	return candidate{sale: sale}, reply{}
 }

@@ -8,6 +8,10 @@
 //	err = c.UploadSalesSeq(ctx, rows)        // the same, sent as rows are read
 //	err = c.Postback(ctx, sale)              // GET /sales/create, one sale
 //
+// A Sale names exactly one of CampaignID, SendID or ClickID, the identifier
+// Dripcel matches it to its campaign by; none, or more than one, is refused
+// before anything is sent.
+//
 // A Reporter sends sales in the background, for a checkout that must not
 // wait on Dripcel. Package dripceltest is a fake Dripcel for your tests.
 //

@@ -16,7 +16,7 @@ const (
 	// with {"ok": true}.
 	Recorded Fate = iota + 1
 	// AlreadyRecorded: Dripcel has the sale. It answered 409 "Duplicate
-	// sale" for this sale alone, or the sale repeats (same cell, campaign
+	// sale" for this sale alone, or the sale repeats (same identifier, cell
 	// and soldAt date) an earlier sale of the same upload that Dripcel has.
 	// When Dripcel stores part of a batch it refuses, a sale it stored then
 	// is also reported here: its own answer cannot tell the two apart.

@@ -69,10 +69,13 @@ var errStopped = errors.New("upload stopped after an earlier batch failed")
 // until each of its sales has Dripcel's answer about it alone, so that every
 // sale Dripcel would accept is recorded whichever way Dripcel treats such a
 // batch; this spends requests of the budget (BENCHMARKS.md has the cost). A
-// sale repeating an earlier one of the same upload (same cell, campaign and
-// soldAt date) is settled with it, without a request. An auth failure,
-// retries running out, an answer not from Dripcel or the context ending
-// stops the upload: the sales not yet answered are NotDelivered.
+// sale repeating an earlier one of the same upload (same identifier, cell
+// and soldAt date) is settled with it, without a request, unless its first
+// sale was refused for something that need not hold for the repeat (its
+// value, say): then the repeat is sent in its own right. An auth failure, a
+// 404 about the path, retries running out, an answer not from Dripcel or
+// the context ending stops the upload: the sales not yet answered are
+// NotDelivered.
 //
 // Requests are retried as a whole, with the same body. That is safe: Dripcel
 // refuses a sale it already has as a duplicate, so a 409 after a retry

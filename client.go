@@ -1,37 +1,3 @@
-// Package dripcel is a client for the Dripcel Sales API: it reports sales
-// (conversions) back to Dripcel so that campaigns are attributed.
-//
-// Create one Client and share it; it is safe for concurrent use.
-//
-//	c, err := dripcel.NewClient(os.Getenv("DRIPCEL_API_KEY"))
-//	err = c.UploadSales(ctx, sales)          // POST /sales, in batches
-//	err = c.UploadSalesSeq(ctx, rows)        // the same, sent as rows are read
-//	err = c.Postback(ctx, sale)              // GET /sales/create, one sale
-//
-// A Sale names exactly one of CampaignID, SendID or ClickID, the identifier
-// Dripcel matches it to its campaign by; none, or more than one, is refused
-// before anything is sent.
-//
-// A Reporter sends sales in the background, for a checkout that must not
-// wait on Dripcel. Package dripceltest is a fake Dripcel for your tests.
-//
-// Requests keep to Dripcel's rate budget, 50 a minute, evenly spaced (see
-// WithRateLimit); a 429 is waited out. Failed attempts (network errors, 500,
-// 502, 503, 504) are retried with backoff; see the README for the exact
-// guarantees. Errors match the sentinels ErrCampaignNotFound,
-// ErrDuplicateSale, ErrUnauthorized, ErrRateLimited, ErrNotFromDripcel,
-// ErrInvalidSale and ErrInvalidCell with errors.Is.
-//
-// Only Dripcel's own answer, its JSON envelope, settles a sale: a page from a
-// proxy, an empty 2xx or a redirect is ErrNotFromDripcel and leaves the sale
-// to be sent again. A failed upload's *UploadError gives every sale its own
-// Outcome (Recorded, AlreadyRecorded, Refused or NotDelivered); a batch
-// Dripcel refuses is sent again in parts until each sale has Dripcel's answer
-// about it alone.
-//
-// The API key never appears in an error, a log line or a printed value.
-//
-// The API is described on the "Sales" page of Dripcel's API documentation.
 package dripcel
 
 import (

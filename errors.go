@@ -196,9 +196,13 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalidSal
 // Unwrap returns the underlying cause, such as ErrInvalidCell.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
-// BatchError is a run of consecutive sales of an upload that share one
-// outcome other than Recorded: a batch not sent or not answered by Dripcel,
-// one sale Dripcel refused, or one it already had.
+// BatchError is a run of consecutive sales of an upload (by index) that
+// share one outcome other than Recorded, and its cause. It is not a request:
+// the name is historical. A run may be the sales of a request that was not
+// sent or not answered by Dripcel, or one sale Dripcel refused, or one it
+// already had; one request's sales can end in several runs, and a run can
+// span requests. UploadError.Outcomes reads the same information sale by
+// sale.
 type BatchError struct {
 	// First and Last are the indexes (inclusive) of the sales: in the slice
 	// given to UploadSales, or in the order UploadSalesSeq read them.

@@ -20,9 +20,9 @@ const (
 	DefaultMaxRetries = 3
 	// DefaultRetryWaitMin and DefaultRetryWaitMax bound the backoff between
 	// attempts after a fault (a Retry-After from the server may ask for
-	// longer). They are a 120th and a sixth of the budget's window, and
-	// scale with a window set by WithRateLimit unless WithRetryWait sets
-	// them.
+	// longer): 500 ms and 10 s with Dripcel's one-minute budget. A longer
+	// or shorter window set by WithRateLimit scales them in step (a window
+	// of two minutes: 1 s and 20 s) unless WithRetryWait sets them.
 	DefaultRetryWaitMin = 500 * time.Millisecond
 	DefaultRetryWaitMax = 10 * time.Second
 	// DefaultRateLimit and DefaultRateWindow are Dripcel's documented
@@ -164,8 +164,9 @@ func WithMaxRateLimitWaits(n int) Option {
 
 // WithRetryWait bounds the backoff between attempts after a fault: it
 // starts at min and grows exponentially, with jitter, up to max (so a min
-// of 0 retries at once, without backoff). Without it the bounds are a 120th
-// and a sixth of the budget's window. A Retry-After from the server is
+// of 0 retries at once, without backoff). Without it the bounds are 500 ms
+// and 10 s, scaled in step with a window set by WithRateLimit (a window of
+// two minutes: 1 s and 20 s). A Retry-After from the server is
 // obeyed above max, up to 60 seconds (or the window, if longer); one that
 // would end after the context's deadline fails the call at once instead.
 func WithRetryWait(minWait, maxWait time.Duration) Option {

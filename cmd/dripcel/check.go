@@ -49,20 +49,29 @@ func (u *upload) check() error {
 		if r.filled {
 			u.filled++
 		}
-		switch {
-		case len(r.problems) > 0:
+		if len(r.problems) > 0 {
 			u.tally.add(invalid, r.row)
+			if r.several {
+				u.several++
+			}
 			reason := strings.Join(r.problems, "; ")
 			u.rejects.add(r.record, reason)
 			u.note(&shown, "%s: row %d: %s\n", u.ex.name(), r.row, reason)
-		case u.repeats.see(r.row, r.sale) > 0:
+			continue
+		}
+		u.tally.validBy[r.by]++
+		if u.repeats.see(r.row, r.sale) > 0 {
 			first := u.repeats.repeated(r.row)
 			u.tally.addNote(repeated, r.row, fmt.Sprintf(" (repeats %d)", first))
 			if u.flags.quiet {
-				break // the summary names them
+				continue // the summary names them
 			}
-			u.note(&shown, "%s: row %d repeats row %d (same cell, campaign and soldAt date): Dripcel keeps only the first\n",
-				u.ex.name(), r.row, first)
+			same := "campaign"
+			if r.by != fCampaign {
+				same = r.by.String()
+			}
+			u.note(&shown, "%s: row %d repeats row %d (same cell, %s and soldAt date): Dripcel keeps only the first\n",
+				u.ex.name(), r.row, first, same)
 		}
 	}
 }

@@ -24,6 +24,11 @@ type row struct {
 	problems []string
 	// filled: the soldAt was blank and the run's time stands for it.
 	filled bool
+	// by is the identifier the sale is matched to its campaign by (when
+	// the row is valid); several says the row names more than one and
+	// --match-by did not settle which to send.
+	by      field
+	several bool
 }
 
 // pass reads an export's rows once, from the beginning.
@@ -64,11 +69,12 @@ func (p *pass) next() (*row, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, problems, filled := p.m.sale(&rec.vals)
+	r := &row{record: rec}
+	p.m.read(r)
 	if rec.problem != "" {
-		problems = append([]string{rec.problem}, problems...)
+		r.problems = append([]string{rec.problem}, r.problems...)
 	}
-	return &row{record: rec, sale: s, problems: problems, filled: filled}, nil
+	return r, nil
 }
 
 // close ends the pass.

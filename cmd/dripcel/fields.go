@@ -40,8 +40,12 @@ type mapping struct {
 	columns [numFields]string
 	// mapped marks fields named by --map.
 	mapped [numFields]bool
-	// campaign is --campaign: the campaign of every row.
+	// campaign is --campaign: the campaign of the rows that name no
+	// identifier (of every row with --match-by campaign_id).
 	campaign string
+	// matchBy is --match-by: the identifier sent for a row that names
+	// more than one; numFields when not given (such rows are invalid).
+	matchBy field
 	// region is --region: the region local cells are read in.
 	region string
 	// dates and amounts read soldAt and saleValue; fill stands for a blank
@@ -55,7 +59,7 @@ type mapping struct {
 
 // newMapping reads --map entries ("cell=Phone", or several joined by commas).
 func newMapping(entries []string, campaign, region string) (*mapping, error) {
-	m := &mapping{columns: wireNames, campaign: strings.TrimSpace(campaign), dates: &dates{zone: time.UTC}}
+	m := &mapping{columns: wireNames, campaign: strings.TrimSpace(campaign), matchBy: numFields, dates: &dates{zone: time.UTC}}
 	for _, entry := range entries {
 		for part := range strings.SplitSeq(entry, ",") {
 			part = strings.TrimSpace(part)
@@ -104,9 +108,10 @@ func fieldNamed(name string) (field, bool) {
 	return 0, false
 }
 
-// required reports whether rows must carry f.
+// required reports whether rows must carry f. No identifier is required
+// on its own: a row needs one of them (see identify).
 func (m *mapping) required(f field) bool {
-	return f == fCell || (f == fCampaign && m.campaign == "")
+	return f == fCell
 }
 
 // describe names f and, when --map renamed it, its column:
@@ -118,9 +123,11 @@ func (m *mapping) describe(f field) string {
 	return f.String()
 }
 
-// sale builds the sale of one row, or says everything wrong with it;
-// filled says the run's time stood in for a blank soldAt.
-func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []string, filled bool) {
+// read builds the sale of one row into r, or says everything wrong with
+// it.
+func (m *mapping) read(r *row) {
+	vals := &r.vals
+	var problems []string
 	get := func(f field) string {
 		v := vals[f]
 		if v.badType != "" {
@@ -137,14 +144,28 @@ func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []strin
 		}
 		return s
 	}
-	s = dripcel.Sale{
-		CampaignID: get(fCampaign),
-		SendID:     get(fSendID),
-		ClickID:    get(fClickID),
-		Cell:       get(fCell),
+	var ids [numFields]string
+	for _, f := range identifierFields {
+		if f == fCampaign && m.campaign != "" {
+			continue // --campaign stands in for the column
+		}
+		ids[f] = get(f)
 	}
-	if m.campaign != "" {
-		s.CampaignID = m.campaign
+	by, problem, several := m.identify(vals, &ids)
+	if problem != "" {
+		problems = append(problems, problem)
+	}
+	r.by, r.several = by, several
+	s := dripcel.Sale{Cell: get(fCell)}
+	// Only the chosen identifier is sent: Dripcel refuses a sale naming
+	// more than one.
+	switch by {
+	case fCampaign:
+		s.CampaignID = ids[fCampaign]
+	case fSendID:
+		s.SendID = ids[fSendID]
+	case fClickID:
+		s.ClickID = ids[fClickID]
 	}
 	if s.Cell != "" && m.region != "" {
 		cell, err := dripcel.ToInternational(s.Cell, m.region)
@@ -167,7 +188,7 @@ func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []strin
 	} else {
 		// Dripcel would read a blank as its own "now", which moves: a
 		// resume after midnight would record the rows in flight again.
-		s.SoldAt, filled = m.fill, true
+		s.SoldAt, r.filled = m.fill, true
 	}
 	if raw := get(fValue); raw != "" {
 		v, err := m.amounts.parse(raw)
@@ -176,7 +197,7 @@ func (m *mapping) sale(vals *[numFields]value) (s dripcel.Sale, problems []strin
 		}
 		s.SaleValue = v
 	}
-	return s, problems, filled
+	r.sale, r.problems = s, problems
 }
 
 // soldAt reads a soldAt cell; a number from a spreadsheet is a serial date.

@@ -25,8 +25,10 @@ func TestHelp(t *testing.T) {
 		t.Errorf("postback help speaks of rows:\n%s", pb)
 	}
 	r := runCLI(t, nil, "upload", "--help")
-	wantContains(t, "upload help", r.stdout, "--map", "--campaign", "--region", "--dry-run", "--rejects", "--quiet",
-		"dripcel upload --region ZA --rejects rejects.csv sales.csv")
+	wantContains(t, "upload help", r.stdout, "--map", "--campaign", "--match-by", "--region", "--dry-run", "--rejects", "--quiet",
+		"dripcel upload --region ZA --rejects rejects.csv sales.csv",
+		"A sale names exactly one of campaign_id, send_id or click_id")
+	wantContains(t, "postback help", pb, "--send-id", "--click-id", "A sale names exactly one of --campaign, --send-id or --click-id")
 }
 
 func TestVersion(t *testing.T) {

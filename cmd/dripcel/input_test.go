@@ -56,7 +56,7 @@ func TestUploadMalformedFiles(t *testing.T) {
 			want:    []string{`: row 1: no column "cell" (the columns are "campaign_id", "phone"; name it with --map cell=COLUMN)`}},
 		{name: "missing campaign column", file: "sales.csv",
 			content: "cell\n27631231234\n",
-			want:    []string{`: row 1: no column "campaign_id" (the columns are "cell"; name it with --map campaign_id=COLUMN or give --campaign ID)`}},
+			want:    []string{`: row 1: no column "campaign_id", "send_id" or "click_id" (the columns are "cell"; a sale needs one: name one with --map, e.g. --map campaign_id=COLUMN, or give --campaign ID)`}},
 		{name: "empty cell", file: "sales.csv",
 			content: "campaign_id,cell\nc1,27631231234\nc1,  \n",
 			want:    []string{`: row 3: cell is empty`}},

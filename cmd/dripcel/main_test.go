@@ -113,20 +113,27 @@ func (r result) wantCode(t *testing.T, code int) {
 	}
 }
 
-// The campaigns every test server knows.
+// The campaigns, send and clicks every test server knows.
 const (
 	campaign  = "c1"
 	campaign2 = "c2"
+	send1     = "s-1" // a send of c1
+	click1    = "k-1" // a click of c1
+	click2    = "k-2" // a click of c2
 )
 
 // newServer starts a fake Dripcel with campaigns c1 (default value 50) and
-// c2 (default value 10), both in ZA.
+// c2 (default value 10), both in ZA, send s-1 of c1, and clicks k-1 of c1
+// and k-2 of c2.
 func newServer(t *testing.T, opts ...dripceltest.Option) *dripceltest.Server {
 	t.Helper()
-	opts = append([]dripceltest.Option{dripceltest.WithCampaigns(
-		dripceltest.Campaign{ID: campaign, Country: "ZA", DefaultSaleValue: 50},
-		dripceltest.Campaign{ID: campaign2, Country: "ZA", DefaultSaleValue: 10},
-	)}, opts...)
+	opts = append([]dripceltest.Option{
+		dripceltest.WithCampaigns(
+			dripceltest.Campaign{ID: campaign, Country: "ZA", DefaultSaleValue: 50},
+			dripceltest.Campaign{ID: campaign2, Country: "ZA", DefaultSaleValue: 10}),
+		dripceltest.WithSends(dripceltest.Send{ID: send1, CampaignID: campaign}),
+		dripceltest.WithClicks(dripceltest.Click{ID: click1, CampaignID: campaign}, dripceltest.Click{ID: click2, CampaignID: campaign2}),
+	}, opts...)
 	return dripceltest.NewServer(t, opts...)
 }
 

@@ -23,10 +23,13 @@ func writeSales(t *testing.T, n int) string {
 	}
 	w := bufio.NewWriter(f)
 	// Write errors stick in w and come back from Flush.
-	_, _ = fmt.Fprintln(w, "campaign_id,send_id,click_id,cell,soldAt,saleValue")
+	// Each sale names its campaign and no send or click: a sale names one
+	// identifier, and the send and click IDs would have to be known to the
+	// server besides.
+	_, _ = fmt.Fprintln(w, "campaign_id,order,cell,soldAt,saleValue")
 	for i := range n {
 		// Distinct cells (all valid ZA mobile numbers), so none is a duplicate.
-		_, _ = fmt.Fprintf(w, "c1,send-%07d,click-%07d,0%d%08d,2025-10-14 09:02:51,%d.%02d\n", i, i, 6+i/100000000%3, i%100000000, i%1000, i%100)
+		_, _ = fmt.Fprintf(w, "c1,order-%07d,0%d%08d,2025-10-14 09:02:51,%d.%02d\n", i, 6+i/100000000%3, i%100000000, i%1000, i%100)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dripcel-go/dripcel"
 )
@@ -21,6 +22,7 @@ func (u *upload) upload(ctx context.Context, batch []*record, sales []dripcel.Sa
 		rec := batch[i]
 		if r.sent {
 			u.tally.sent++
+			u.tally.sentBy[identifierOf(&sales[i])]++
 		}
 		o, reason := classOf(r.outcome(), sales[i])
 		switch {
@@ -97,7 +99,7 @@ func classOf(out dripcel.Outcome, s dripcel.Sale) (outcome, string) {
 		return already, "already in Dripcel: it has a sale with this cell, campaign and soldAt date"
 	case dripcel.Refused:
 		if errors.Is(out.Err, dripcel.ErrCampaignNotFound) {
-			return notFound, "campaign not found: " + quote(s.CampaignID)
+			return notFound, notFoundReason(out.Err, &s)
 		}
 		var apiErr *dripcel.APIError
 		if errors.As(out.Err, &apiErr) {
@@ -106,6 +108,21 @@ func classOf(out dripcel.Outcome, s dripcel.Sale) (outcome, string) {
 		return refused, "refused by Dripcel: " + plain(out.Err)
 	}
 	return notDelivered, failure(out.Err)
+}
+
+// notFoundReason says what Dripcel did not find: the campaign, or the send
+// or click the sale names ("Send not found", "Click not found"), or the
+// campaign of a send or click it knows.
+func notFoundReason(err error, s *dripcel.Sale) string {
+	noun, id := idOf(s)
+	if noun == "campaign" {
+		return "campaign not found: " + quote(id)
+	}
+	var apiErr *dripcel.APIError
+	if errors.As(err, &apiErr) && strings.Contains(strings.ToLower(apiErr.Message), "campaign") {
+		return fmt.Sprintf("campaign not found: the campaign of %s %s", noun, quote(id))
+	}
+	return fmt.Sprintf("%s not found: %s", noun, quote(id))
 }
 
 // failure is the reason given for a row Dripcel gave no verdict on.

@@ -8,7 +8,12 @@ import (
 
 // repeats finds rows Dripcel would take as one sale: the same cell,
 // campaign and soldAt date. Dripcel keeps the first and refuses the others
-// as duplicates, so they are reported before sending and never sent.
+// as duplicates, so they are reported before sending and never sent. A row
+// is known by the identifier it is sent by: two rows of the same send or
+// click are of the same campaign, while which campaign a send or click
+// belongs to only Dripcel knows, so rows matched by different kinds of
+// identifier are never taken for each other (Dripcel's own answer settles
+// those).
 //
 // Each sale is kept as a 64-bit hash with its row number, so that a file of
 // millions of rows is checked in a few tens of megabytes; only repeated
@@ -30,8 +35,12 @@ func (r *repeats) see(row int, s dripcel.Sale) int {
 	h.SetSeed(r.seed)
 	// Cells are compared as sent: without --region a local and an
 	// international form of one number look different here.
-	_, _ = h.WriteString(s.CampaignID)
-	_ = h.WriteByte(0)
+	// Only one identifier is set; its kind keeps a campaign and a click
+	// of the same name apart.
+	for _, id := range [...]string{s.CampaignID, s.SendID, s.ClickID} {
+		_, _ = h.WriteString(id)
+		_ = h.WriteByte(0)
+	}
 	_, _ = h.WriteString(s.Cell)
 	_ = h.WriteByte(0)
 	_, _ = h.WriteString(s.SoldAt.Format("2006-01-02"))

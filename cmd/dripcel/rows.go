@@ -72,12 +72,15 @@ func columns(name string, row int, header []string, m *mapping) ([numFields]int,
 		if index[f] >= 0 || (!m.required(f) && !m.mapped[f]) {
 			continue
 		}
-		hint := fmt.Sprintf("name it with --map %s=COLUMN", f)
-		if f == fCampaign {
-			hint += " or give --campaign ID"
-		}
-		return index, usageError("%s: row %d: no column %q (the columns are %s; %s)",
-			name, row, m.columns[f], quoteAll(header), hint)
+		return index, usageError("%s: row %d: no column %q (the columns are %s; name it with --map %s=COLUMN)",
+			name, row, m.columns[f], quoteAll(header), f)
+	}
+	// Any one identifier column will do: an export of clicks kept at
+	// checkout has click_id and no campaign.
+	if m.campaign == "" && index[fCampaign] < 0 && index[fSendID] < 0 && index[fClickID] < 0 {
+		return index, usageError("%s: row %d: no column %q, %q or %q (the columns are %s; a sale needs one: "+
+			"name one with --map, e.g. --map campaign_id=COLUMN, or give --campaign ID)",
+			name, row, m.columns[fCampaign], m.columns[fSendID], m.columns[fClickID], quoteAll(header))
 	}
 	return index, nil
 }

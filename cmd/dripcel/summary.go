@@ -35,8 +35,11 @@ const shownRows = 10
 // so its size does not grow with the file.
 type tally struct {
 	read, sent int
-	count      [numOutcomes]int
-	rows       [numOutcomes][]string
+	// validBy and sentBy count the valid rows and the rows sent by the
+	// identifier their sale is matched by (campaign_id, send_id, click_id).
+	validBy, sentBy [numFields]int
+	count           [numOutcomes]int
+	rows            [numOutcomes][]string
 	// why counts the first few reasons of the outcomes whose reasons
 	// differ from row to row (refused, not delivered).
 	why [numOutcomes][]reasonCount
@@ -103,6 +106,9 @@ func (t *tally) print(w *printer, s summary) {
 	} else {
 		w.printf("%s: %s read, %d sent\n", s.name, plural(t.read, "row"), t.sent)
 	}
+	if by := t.byIdentifier(s.dryRun); by != "" {
+		w.printf("  %s\n", by)
+	}
 	for o := range numOutcomes {
 		if s.dryRun && o != invalid && o != repeated {
 			continue
@@ -134,6 +140,24 @@ func (t *tally) print(w *printer, s summary) {
 	case t.actionable() > shownRows:
 		w.println("use --rejects FILE to get every row needing action with its reason")
 	}
+}
+
+// byIdentifier says how many rows go by each identifier, so that a file
+// with several identifier columns shows what --campaign and --match-by made
+// of it: "by campaign_id: 2900; by click_id: 100". It counts the rows sent,
+// or in a dry run the valid ones.
+func (t *tally) byIdentifier(dryRun bool) string {
+	counts := t.sentBy
+	if dryRun {
+		counts = t.validBy
+	}
+	var parts []string
+	for _, f := range identifierFields {
+		if counts[f] > 0 {
+			parts = append(parts, fmt.Sprintf("by %s: %d", f, counts[f]))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // printWhy names the reasons rows had outcome o, under its line.

@@ -36,6 +36,9 @@ type uploadFlags struct {
 	maxInvalid  int
 	// rate is --rate: requests a minute (0: the library's default pacing).
 	rate int
+	// matchBy is --match-by: the identifier sent for rows naming more
+	// than one.
+	matchBy string
 }
 
 // uploadExitCodes is upload's own exit-code table.
@@ -65,10 +68,10 @@ Files compressed with gzip (.csv.gz, .jsonl.gz) are read as they are; UTF-8
 with or without a byte order mark and UTF-16 with one (Excel's "Unicode
 Text") are read. Columns and keys are named as Dripcel names them:
 
-  campaign_id  required, unless --campaign gives it
+  campaign_id  the campaign of the sale, or instead:
+  send_id      the send (one SMS of a campaign) it came from, or
+  click_id     the click on Dripcel's tracked link it came from
   cell         required; local (0631231234) or international (27631231234)
-  send_id      optional
-  click_id     optional
   soldAt       optional; YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], RFC 3339 with an
                offset (2025-10-14T09:02:51+02:00), or the form --date-format
                gives; blank: the time this run started (see below)
@@ -79,6 +82,17 @@ Other columns are ignored. Use --map to read fields from other columns.
 Times are read in --time-zone (Dripcel's own, ` + defaultZone + `, unless
 you say otherwise); a time with an offset is moved into it.
 
+A sale names exactly one of campaign_id, send_id or click_id, the
+identifier Dripcel matches it to its campaign by: Dripcel refuses an upload
+naming more than one. So each row is sent by the one it names, and a file
+needs only one of these columns (an export of clicks kept at checkout has
+click_id and no campaign). --campaign fills the rows naming none (and
+replaces a campaign_id column). A row naming more than one is invalid
+unless --match-by says which to send: with --match-by click_id a row with a
+click is sent by it, and a row whose click_id is blank by the one
+identifier it does name. The summary counts the rows by the identifier
+they were sent by.
+
 A blank soldAt is filled with one time for the whole run, shown in the
 summary, rather than left for Dripcel to read as its own "now": a rerun
 after midnight would otherwise record the same rows again on a new date.
@@ -88,9 +102,10 @@ Every row is checked before anything is sent. An invalid row (a bad number
 or date, a missing cell) stops the upload with exit code 2 and nothing
 sent, unless --skip-invalid (or --max-invalid N) lets the valid rows go:
 the invalid ones then go to the rejects file with their reasons. Rows with
-the cell, campaign and soldAt date of an earlier row are one sale to
-Dripcel, which keeps the first: they are named and not sent. The file is
-read as a stream, so files of millions of rows upload in bounded memory.
+the cell, campaign (or send or click) and soldAt date of an earlier row are
+one sale to Dripcel, which keeps the first: they are named and not sent.
+The file is read as a stream, so files of millions of rows upload in
+bounded memory.
 
 Each request is filled with as many rows as fit in a body Dripcel takes
 (--batch-size sets a count limit too): Dripcel's budget is about 50
@@ -139,6 +154,16 @@ the earlier run's rows before N and gains this run's.
   # A workbook with its own headings, all rows for one campaign:
   dripcel upload --campaign 639978184d735c88ed8bbd68 --map cell=Phone,saleValue=Amount orders.xlsx
 
+  # Checkout orders reported by the click of Dripcel's tracked link; the
+  # orders that came without one go to the campaign:
+  #   click_id,cell,soldAt,saleValue
+  #   6f1c2a9e4b,0631231234,2025-10-14,199.99
+  #   ,0821234567,2025-10-14,
+  dripcel upload --region ZA --campaign 639978184d735c88ed8bbd68 orders.csv
+
+  # An export with campaign_id and click_id columns both filled: send the click
+  dripcel upload --region ZA --match-by click_id export.csv
+
   # Dates written day first, send what is valid, keep the rest:
   dripcel upload --region ZA --date-format DD/MM/YYYY --skip-invalid --rejects fix.csv export.csv.gz
 
@@ -158,7 +183,8 @@ the earlier run's rows before N and gains this run's.
 	f.client.register(cmd)
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.maps, "map", nil, "read a field from another column: FIELD=COLUMN[,FIELD=COLUMN…], e.g. cell=Phone,campaign_id=Campaign")
-	fl.StringVar(&f.campaign, "campaign", "", "campaign ID for every row (a campaign_id column is then ignored)")
+	fl.StringVar(&f.campaign, "campaign", "", "campaign ID for the rows naming no send_id or click_id, or for every row with --match-by campaign_id (a campaign_id column is then ignored)")
+	fl.StringVar(&f.matchBy, "match-by", "", "for rows naming more than one of campaign_id, send_id and click_id, the one to send: campaign_id, send_id or click_id (a row naming one is sent by it)")
 	fl.StringVar(&f.region, "region", "", "convert local cells to international digits for this region, e.g. ZA (needed for Campaigns V2)")
 	fl.StringVar(&f.format, "format", "auto", "input format: csv, json, jsonl, xlsx or auto")
 	fl.StringVar(&f.sheet, "sheet", "", "the sheet of an Excel workbook to read (default: the first)")
@@ -200,6 +226,9 @@ type upload struct {
 	repeats  *repeats
 	// filled counts the rows whose blank soldAt the run's time stood for.
 	filled int
+	// several counts the invalid rows naming more than one identifier
+	// that --match-by did not settle.
+	several int
 	// lastRow is the last row read; stopped says reading ended early.
 	// resume is the first row that failed or was not sent (0: none).
 	lastRow     int
@@ -218,6 +247,9 @@ type upload struct {
 func newUploadRun(std streams, f *uploadFlags, now time.Time) (*upload, error) {
 	m, err := newMapping(f.maps, f.campaign, f.region)
 	if err != nil {
+		return nil, err
+	}
+	if m.matchBy, err = parseMatchBy(f.matchBy); err != nil {
 		return nil, err
 	}
 	if m.dates, err = newDates(f.zone, f.dateFormat); err != nil {
@@ -321,7 +353,20 @@ func (u *upload) invalidHint(n int) string {
 	if u.flags.rejects == "" {
 		hint += " and --rejects FILE to keep the invalid ones"
 	}
-	return hint + ")"
+	hint += ")"
+	if u.several > 0 && u.ex.m.matchBy == numFields {
+		hint += fmt.Sprintf("; %s more than one of campaign_id, send_id and click_id: "+
+			"--match-by campaign_id, send_id or click_id says which to send", namesVerb(u.several))
+	}
+	return hint
+}
+
+// namesVerb is "1 row names" or "3 rows name".
+func namesVerb(n int) string {
+	if n == 1 {
+		return "1 row names"
+	}
+	return plural(n, "row") + " name"
 }
 
 // fillNote says what time blank soldAt cells stood for, if any did.

@@ -22,29 +22,33 @@ func fixedNow() time.Time { return time.Date(2025, 11, 1, 10, 0, 0, 0, time.UTC)
 // salesStored expects.
 var fixedSoldAt = []string{"--sold-at", "2025-11-01 12:00:00"}
 
-// The same three sales in each input format, and what the server must hold
-// after they are uploaded.
+// The same three sales in each input format, one by each identifier (a
+// sale names exactly one), and what the server must hold after they are
+// uploaded: the sales by click k-1 and send s-1 count for their campaign,
+// c1, whose default value fills the blank one.
 const (
 	salesCSV = `campaign_id,send_id,click_id,cell,soldAt,saleValue,order
-c1,s-1,k-1,27631231234,2025-10-14,199.99,A-1
-c1,,,27821234567,2025-10-14 09:02:51,,A-2
+,,k-1,27631231234,2025-10-14,199.99,A-1
+,s-1,,27821234567,2025-10-14 09:02:51,,A-2
 c2,,,27725550101,,0,A-3
 `
 	salesJSON = `[
-  {"campaign_id": "c1", "send_id": "s-1", "click_id": "k-1", "cell": "27631231234", "soldAt": "2025-10-14", "saleValue": 199.99, "order": "A-1"},
-  {"campaign_id": "c1", "cell": 27821234567, "soldAt": "2025-10-14 09:02:51", "saleValue": null},
+  {"campaign_id": "", "send_id": null, "click_id": "k-1", "cell": "27631231234", "soldAt": "2025-10-14", "saleValue": 199.99, "order": "A-1"},
+  {"send_id": "s-1", "cell": 27821234567, "soldAt": "2025-10-14 09:02:51", "saleValue": null},
   {"campaign_id": "c2", "cell": "27725550101", "soldAt": "", "saleValue": "0"}
 ]
 `
-	salesLines = `{"campaign_id": "c1", "send_id": "s-1", "click_id": "k-1", "cell": "27631231234", "soldAt": "2025-10-14", "saleValue": 199.99, "order": "A-1"}
-{"campaign_id": "c1", "cell": 27821234567, "soldAt": "2025-10-14 09:02:51", "saleValue": null}
+	salesLines = `{"campaign_id": "", "send_id": null, "click_id": "k-1", "cell": "27631231234", "soldAt": "2025-10-14", "saleValue": 199.99, "order": "A-1"}
+{"send_id": "s-1", "cell": 27821234567, "soldAt": "2025-10-14 09:02:51", "saleValue": null}
 
 {"campaign_id": "c2", "cell": "27725550101", "soldAt": "", "saleValue": "0"}
 `
-	salesStored = `c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=199.99 send="s-1" click="k-1"
-c1 27821234567 raw="27821234567" soldAt="2025-10-14 09:02:51" value=default send="" click=""
+	salesStored = `c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=199.99 send="" click="k-1"
+c1 27821234567 raw="27821234567" soldAt="2025-10-14 09:02:51" value=default send="s-1" click=""
 c2 27725550101 raw="27725550101" soldAt="2025-11-01 12:00:00" value=0 send="" click=""
 `
+	// salesBy is the summary's count of salesCSV's rows by identifier.
+	salesBy = "by campaign_id: 1; by send_id: 1; by click_id: 1"
 )
 
 func TestUploadFormats(t *testing.T) {
@@ -77,7 +81,7 @@ func TestUploadFormats(t *testing.T) {
 			r := inv.run(t)
 			r.wantCode(t, 0)
 			wantStored(t, srv, salesStored)
-			wantContains(t, "stdout", r.stdout, name+": 3 rows read, 3 sent")
+			wantContains(t, "stdout", r.stdout, name+": 3 rows read, 3 sent\n  "+salesBy+"\n")
 			if got := summaryLine(t, r.stdout, "recorded"); got != "recorded 3" {
 				t.Errorf("summary line %q, want %q", got, "recorded 3")
 			}
@@ -205,7 +209,7 @@ func TestUploadDryRunSendsNothing(t *testing.T) {
 	for _, e := range []map[string]string{env(srv), nil} {
 		r := runCLI(t, e, "upload", "--dry-run", "--region", "ZA", good)
 		r.wantCode(t, 0)
-		wantContains(t, "stdout", r.stdout, good+": 3 rows read, 3 valid, 0 invalid; nothing sent (--dry-run)")
+		wantContains(t, "stdout", r.stdout, good+": 3 rows read, 3 valid, 0 invalid; nothing sent (--dry-run)\n  "+salesBy+"\n")
 	}
 	bad := writeFile(t, "bad.csv", "campaign_id,cell,saleValue\nc1,0631231234,ten\n")
 	r := runCLI(t, env(srv), "upload", "--dry-run", bad)
@@ -350,7 +354,7 @@ func TestUploadRejectsInJSONFormats(t *testing.T) {
 `)
 		r := runCLI(t, env(srv), "upload", "--rejects", rejects, path)
 		r.wantCode(t, 2) // row 3 has no campaign or cell: nothing is sent
-		want := `{"row":3,"reason":"campaign_id is missing; cell is missing"}` + "\n"
+		want := `{"row":3,"reason":"campaign_id, send_id and click_id are missing (a sale needs one); cell is missing"}` + "\n"
 		if got := readFile(t, rejects); got != want {
 			t.Errorf("rejects:\n%s\nwant:\n%s", got, want)
 		}

@@ -4,6 +4,12 @@
 // until Dripcel has it, and retries through outages. On SIGTERM or SIGINT
 // the service stops taking orders and closes the Reporter with a deadline.
 //
+// A customer who came by the SMS's tracked link brings its click (the
+// landing page keeps it and the order carries it as click_id): the sale is
+// reported by that click alone, and Dripcel counts it for the campaign the
+// click belongs to. A sale names exactly one of campaign_id, send_id or
+// click_id, so an order without a click is reported for -campaign instead.
+//
 //	go run ./examples/checkout -demo
 //
 // The demo runs against a fake Dripcel in this process (no key, no
@@ -53,7 +59,7 @@ func main() {
 	flag.BoolVar(&cfg.demo, "demo", false, "run against an in-process fake Dripcel, place a few orders, and exit")
 	flag.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "address to serve POST /checkout on")
 	flag.StringVar(&cfg.spool, "spool", "dripcel.spool", "file that keeps unsent sales across restarts")
-	flag.StringVar(&cfg.campaign, "campaign", "demo-campaign", "Dripcel campaign ID the sales belong to")
+	flag.StringVar(&cfg.campaign, "campaign", "demo-campaign", "Dripcel campaign ID for the orders that come without a click")
 	flag.StringVar(&cfg.baseURL, "base-url", "", "Dripcel API address (default: Dripcel's own)")
 	flag.DurationVar(&cfg.closeIn, "close-timeout", closeDeadline, "how long shutdown waits for Dripcel before leaving sales in the spool")
 	flag.Parse()
@@ -98,8 +104,11 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 		}),
 	}
 	if cfg.demo {
-		srv := dripceltest.Start(dripceltest.WithCampaigns(
-			dripceltest.Campaign{ID: cfg.campaign, Country: "ZA", DefaultSaleValue: 100}))
+		// The fake knows the clicks of the demo's customers who came by
+		// the tracked link, as Dripcel knows every click on its links.
+		srv := dripceltest.Start(
+			dripceltest.WithCampaigns(dripceltest.Campaign{ID: cfg.campaign, Country: "ZA", DefaultSaleValue: 100}),
+			dripceltest.WithClicks(demoClicks(cfg.campaign)...))
 		defer srv.Close()
 		// A rough patch: enough failures in a row to outlast the client's
 		// own retries, so the Reporter has to keep the sales and try again.
@@ -118,7 +127,14 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 		reporterOpts = append(reporterOpts, dripcel.WithFlushInterval(200*time.Millisecond))
 		say("Demo: a fake Dripcel at %s that will fail the first requests.\n", srv.URL)
 		defer func() {
-			say("The fake Dripcel recorded %d sales.\n", len(srv.Sales()))
+			sales, byClick := srv.Sales(), 0
+			for _, s := range sales {
+				if s.ClickID != "" && s.CampaignID == cfg.campaign {
+					byClick++
+				}
+			}
+			say("The fake Dripcel recorded %d sales, %d of them by the customer's click (counted for %s).\n",
+				len(sales), byClick, cfg.campaign)
 		}()
 	}
 
@@ -187,9 +203,11 @@ func run(ctx context.Context, out io.Writer, cfg config, terminate func()) error
 
 // order is the body of POST /checkout.
 type order struct {
-	Cell    string  `json:"cell"`
-	Amount  float64 `json:"amount"`
-	ClickID string  `json:"click_id"`
+	Cell   string  `json:"cell"`
+	Amount float64 `json:"amount"`
+	// ClickID is the click of Dripcel's tracked link the customer came by,
+	// kept by the landing page; empty when they came another way.
+	ClickID string `json:"click_id"`
 }
 
 // checkoutHandler completes an order and reports the sale. Report returns
@@ -205,13 +223,16 @@ func checkoutHandler(reporter *dripcel.Reporter, campaign string) http.Handler {
 		}
 		// ... take the payment, store the order ...
 
-		err := reporter.Report(req.Context(), dripcel.Sale{
-			CampaignID: campaign,
-			ClickID:    o.ClickID,
-			Cell:       o.Cell,
-			SoldAt:     time.Now(),
-			SaleValue:  dripcel.Value(o.Amount),
-		})
+		sale := dripcel.Sale{Cell: o.Cell, SoldAt: time.Now(), SaleValue: dripcel.Value(o.Amount)}
+		// A sale names exactly one identifier: Dripcel refuses a sale with
+		// a click and a campaign. The click says which SMS brought the
+		// customer, and Dripcel knows its campaign, so it goes alone.
+		if click := strings.TrimSpace(o.ClickID); click != "" {
+			sale.ClickID = click
+		} else {
+			sale.CampaignID = campaign
+		}
+		err := reporter.Report(req.Context(), sale)
 		switch {
 		case errors.Is(err, dripcel.ErrInvalidSale):
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -227,12 +248,19 @@ func checkoutHandler(reporter *dripcel.Reporter, campaign string) http.Handler {
 	return mux
 }
 
-// placeOrders plays the customers in the demo.
+// demoClicks are the clicks on the tracked link of campaign that the
+// demo's customers came by.
+func demoClicks(campaign string) []dripceltest.Click {
+	return []dripceltest.Click{{ID: "clk-1001", CampaignID: campaign}, {ID: "clk-1002", CampaignID: campaign}}
+}
+
+// placeOrders plays the customers in the demo: two came by the SMS's
+// tracked link and bring its click, the others came another way.
 func placeOrders(say func(string, ...any), url string) {
 	orders := []string{
-		`{"cell":"063 123 1234","amount":199.99,"click_id":"c-1"}`,
+		`{"cell":"063 123 1234","amount":199.99,"click_id":"clk-1001"}`,
 		`{"cell":"0821234567","amount":50}`,
-		`{"cell":"(072) 555-0101","amount":0}`,
+		`{"cell":"(072) 555-0101","amount":0,"click_id":"clk-1002"}`,
 		`{"cell":"27845550199","amount":1200}`,
 		`{"cell":"12345","amount":10}`, // not a phone number: refused at once
 	}
@@ -246,7 +274,7 @@ func placeOrders(say func(string, ...any), url string) {
 		}
 		msg, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		say("  order %-55s -> %d in %s: %s\n", body, resp.StatusCode,
+		say("  order %-61s -> %d in %s: %s\n", body, resp.StatusCode,
 			time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(msg)))
 	}
 }

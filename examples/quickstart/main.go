@@ -79,7 +79,11 @@ func run(out io.Writer, live bool, campaign string) error {
 		fmt.Fprintln(out, "Uploading the first sale again was accepted (no duplicate check?).")
 	}
 
-	postback := dripcel.Sale{CampaignID: campaign, Cell: "0845550199", ClickID: "click-42"}
+	// One sale reported as it happens, with GET /sales/create. A sale names
+	// exactly one of CampaignID, SendID or ClickID (Dripcel refuses more);
+	// a checkout that kept the click of Dripcel's tracked link sets ClickID
+	// alone instead, as examples/checkout does.
+	postback := dripcel.Sale{CampaignID: campaign, Cell: "0845550199"}
 	if err := client.Postback(ctx, postback); err != nil {
 		return fmt.Errorf("postback: %w", err)
 	}

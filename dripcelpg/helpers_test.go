@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/dripcel-go/dripcel/dripcelpg"
 	"github.com/dripcel-go/dripcel/dripceltest"
 	"github.com/dripcel-go/dripcel/internal/leaktest"
+	"github.com/dripcel-go/dripcel/internal/testsvc"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -30,12 +30,7 @@ const campaign = "camp-1"
 var day = time.Date(2025, 10, 14, 0, 0, 0, 0, time.UTC)
 
 // databaseURL is where the tests find PostgreSQL.
-func databaseURL() string {
-	if u := os.Getenv("DRIPCEL_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func databaseURL() string { return testsvc.DatabaseURL() }
 
 // testSchema connects to PostgreSQL and gives the test a schema of its own,
 // dropped when it ends. Without PostgreSQL the test is skipped, or fails
@@ -46,11 +41,7 @@ func testSchema(t *testing.T) (*pgxpool.Pool, string) {
 	defer cancel()
 	admin, err := pgx.Connect(ctx, databaseURL())
 	if err != nil {
-		if os.Getenv("DRIPCEL_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("PostgreSQL is required (DRIPCEL_REQUIRE_SERVICES=1): %v", err)
-		}
-		t.Skipf("no PostgreSQL at %s: start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test (%s)",
-			databaseURL(), strings.Join(strings.Fields(err.Error()), " "))
+		testsvc.Missing(t, "PostgreSQL", databaseURL(), testsvc.DatabaseURLEnv, err)
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
 	var b [6]byte

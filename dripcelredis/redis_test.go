@@ -4,17 +4,21 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dripcel-go/dripcel/dripceltest"
+	"github.com/dripcel-go/dripcel/internal/testsvc"
 	"github.com/redis/go-redis/v9"
 )
 
-// redisAddr is the Redis the tests use; .ci/run starts one there.
-const redisAddr = "127.0.0.1:6379"
+// TestMain says, in one line, which tests were skipped for want of Redis.
+func TestMain(m *testing.M) { testsvc.Main(m) }
+
+// redisAddr is the Redis the tests use (DRIPCEL_TEST_REDIS_ADDR, or the
+// local one that .ci/run starts).
+var redisAddr = testsvc.RedisAddr()
 
 // redisClient connects to the test Redis, or skips the test when there is
 // none; with DRIPCEL_REQUIRE_SERVICES=1 (as .ci/run sets) it fails instead.
@@ -27,10 +31,7 @@ func redisClient(t *testing.T) *redis.Client {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		if os.Getenv("DRIPCEL_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("Redis at %s: %v (DRIPCEL_REQUIRE_SERVICES=1)", redisAddr, err)
-		}
-		t.Skipf("no Redis at %s (%v); start redis-server there to run this test", redisAddr, err)
+		testsvc.Missing(t, "Redis", redisAddr, testsvc.RedisAddrEnv, err)
 	}
 	return rdb
 }

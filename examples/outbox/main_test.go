@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/dripcel-go/dripcel/internal/leaktest"
+	"github.com/dripcel-go/dripcel/internal/testsvc"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -18,17 +18,10 @@ func TestMain(m *testing.M) { leaktest.Main(m) }
 // committed orders' sales are recorded, the rolled-back order's is not,
 // the refused one is in the rejected table with its order's ID.
 func TestDemo(t *testing.T) {
-	url := "postgres://postgres@127.0.0.1:5432/test"
-	if u := os.Getenv("DRIPCEL_TEST_DATABASE_URL"); u != "" {
-		url = u
-	}
+	url := testsvc.DatabaseURL()
 	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {
-		if os.Getenv("DRIPCEL_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("PostgreSQL is required (DRIPCEL_REQUIRE_SERVICES=1): %v", err)
-		}
-		t.Skipf("no PostgreSQL at %s: start one (trust auth, database test) or set DRIPCEL_TEST_DATABASE_URL to run this test (%s)",
-			url, strings.Join(strings.Fields(err.Error()), " "))
+		testsvc.Missing(t, "PostgreSQL", url, testsvc.DatabaseURLEnv, err)
 	}
 	_ = conn.Close(context.Background())
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/dripcel-go/dripcel/internal/testsvc"
 	"go.uber.org/goleak"
 )
 
@@ -17,6 +18,7 @@ import (
 // they are pooled by design, not leaked. It does not return.
 func Main(m *testing.M) {
 	code := m.Run()
+	testsvc.Announce()
 	if code == 0 {
 		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
 			tr.CloseIdleConnections()

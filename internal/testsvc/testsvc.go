@@ -8,6 +8,7 @@ package testsvc
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"runtime"
 	"sort"
@@ -58,6 +59,9 @@ var skipped = struct {
 // failure under DRIPCEL_REQUIRE_SERVICES=1.
 func Missing(t testing.TB, service, where, env string, err error) {
 	t.Helper()
+	if u, perr := url.Parse(where); perr == nil && u.User != nil {
+		where = u.Redacted() // a password in the URL is not printed
+	}
 	reason := strings.Join(strings.Fields(err.Error()), " ")
 	if os.Getenv(RequireEnv) == "1" {
 		t.Fatalf("%s is required (%s=1) and is not at %s: %s", service, RequireEnv, where, reason)
@@ -93,7 +97,11 @@ func Announce() {
 	sort.Strings(services)
 	var parts []string
 	for _, s := range services {
-		parts = append(parts, fmt.Sprintf("%d tests skipped: no %s (%s)", skipped.n[s], s, skipped.why[s]))
+		tests := "tests"
+		if skipped.n[s] == 1 {
+			tests = "test"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s skipped: no %s (%s)", skipped.n[s], tests, s, skipped.why[s]))
 	}
 	line := fmt.Sprintf("%s: %s; %s=1 makes this a failure\n", packageName(), strings.Join(parts, "; "), RequireEnv)
 	w := os.Stderr

@@ -91,6 +91,50 @@ func TestRetryAfterAboveCapFailsAtOnce(t *testing.T) {
 	}
 }
 
+// A Retry-After far longer than the client waits is reported as the server
+// gave it (100000 s, not cut to a day), while the call fails at once and
+// neither this client nor a shared limiter is held back for it.
+func TestLongRetryAfterIsReportedAsGiven(t *testing.T) {
+	for _, cl := range calls {
+		t.Run(cl.name, func(t *testing.T) {
+			srv := newRecordingServer(t, status(429, `{"ok":false,"error":"Rate limit"}`, "Retry-After", "100000"), ok200)
+			p := &pauser{}
+			c, err := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(srv.URL), fastRetries, dripcel.WithRateLimiter(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A deadline far inside the Retry-After: a client that meant to
+			// wait it out would fail at once with the deadline instead, and
+			// so would a next call held back by a pause that long.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = cl.do(ctx, c)
+			var apiErr *dripcel.APIError
+			if !errors.Is(err, dripcel.ErrRateLimited) || !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want ErrRateLimited", err)
+			}
+			if apiErr.RetryAfter != 100000*time.Second {
+				t.Errorf("RetryAfter = %v, want %v as the server gave it", apiErr.RetryAfter, 100000*time.Second)
+			}
+			if errors.Is(err, context.DeadlineExceeded) || apiErr.Attempts != 1 {
+				t.Errorf("err = %v after %d attempts, want a refusal at once, not a wait", err, apiErr.Attempts)
+			}
+			p.mu.Lock()
+			pauses := p.pauses
+			p.mu.Unlock()
+			if len(pauses) != 0 {
+				t.Errorf("shared limiter paused for %v, want no pause", pauses)
+			}
+			if err := cl.do(ctx, c); err != nil {
+				t.Errorf("next call: %v, want it sent", err)
+			}
+			if n := len(srv.requests()); n != 2 {
+				t.Errorf("%d requests, want 2", n)
+			}
+		})
+	}
+}
+
 func TestCancelDuringBackoff(t *testing.T) {
 	arrived := make(chan struct{}, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -80,7 +80,10 @@ type APIError struct {
 	Method, URL string
 	// Attempts is how many requests were made, retries included.
 	Attempts int
-	// RetryAfter is the wait the server asked for with Retry-After, if any.
+	// RetryAfter is the wait the server asked for with Retry-After, if any,
+	// as it gave it (a date read against the clock): not cut to the waits
+	// the client takes itself, only to the longest Duration (about 292
+	// years). After a 429 without one it is the budget's window.
 	RetryAfter time.Duration
 	// FromDripcel reports whether the body was Dripcel's JSON envelope,
 	// consistent with the status. Only such an answer refuses a sale: a 404

@@ -234,7 +234,8 @@ func WithTimeout(d time.Duration) Option {
 // WithCellRegion converts every sale's cell to international digits, reading
 // local numbers as numbers of region (an ISO 3166 code such as "ZA"), before
 // sending. Campaigns V2 need international cells. A cell that cannot be
-// converted fails validation with ErrInvalidCell and nothing is sent.
+// converted (by ToInternational's rules: a mobile number too short for its
+// region, say) fails validation with ErrInvalidCell and nothing is sent.
 func WithCellRegion(region string) Option {
 	return func(c *config) error {
 		r, err := normalizeRegion(region)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -39,50 +40,81 @@ const maxCellLength = 40
 // A number that is not valid (wrong length, unknown range, letters, an
 // extension) gives an error matching ErrInvalidCell that quotes the input. An
 // unknown region is an error too.
+//
+// A mobile number with fewer national digits than its region's mobile
+// numbers have is not valid, even where phonenumbers' patterns allow it:
+// "0821234" and "082 123 456" are refused in ZA, where cell numbers have 9
+// digits after the country code; landlines of their region's lengths pass.
 func ToInternational(cell, region string) (string, error) {
 	r, err := normalizeRegion(region)
 	if err != nil {
 		return "", err
 	}
+	out, why := toInternational(cell, r)
+	if why != "" {
+		return "", invalidCell(cell, why)
+	}
+	return out, nil
+}
+
+// toInternational is ToInternational for a region already normalized; it
+// returns the digits, or why cell was refused.
+func toInternational(cell, r string) (out, why string) {
 	s := strings.TrimSpace(cell)
 	if s == "" {
-		return "", invalidCell(cell, "is empty")
+		return "", "is empty"
 	}
 	if len(s) > maxCellLength {
-		return "", invalidCell(cell, "is too long")
+		return "", "is too long"
 	}
 	digits, plus, ok := cellDigits(s)
 	if !ok {
-		return "", invalidCell(cell, "has characters other than digits, spaces, brackets, dashes and dots")
+		return "", "has characters other than digits, spaces, brackets, dashes and dots"
 	}
 	if digits == "" {
-		return "", invalidCell(cell, "has no digits")
+		return "", "has no digits"
 	}
 
 	if plus {
-		if out, ok := international(digits); ok {
-			return out, nil
+		if out, short := international(digits); out != "" {
+			return out, ""
+		} else if short != "" {
+			return "", "is not a valid international number" + short
 		}
-		return "", invalidCell(cell, "is not a valid international number")
+		return "", "is not a valid international number"
 	}
 	if r == "" {
-		if out, ok := international(digits); ok {
-			return out, nil
+		if out, short := international(digits); out != "" {
+			return out, ""
+		} else if short != "" {
+			return "", "is not a valid international number" + short
 		}
-		return "", invalidCell(cell, "needs a region or a leading +")
+		return "", "needs a region or a leading +"
 	}
+	// short says why a reading was refused for being too short, should no
+	// reading succeed.
+	var short string
 	if cc := strconv.Itoa(phonenumbers.GetCountryCodeForRegion(r)); strings.HasPrefix(digits, cc) {
-		if out, ok := international(digits); ok {
-			return out, nil
+		var out string
+		if out, short = international(digits); out != "" {
+			return out, ""
 		}
 	}
-	if n, err := phonenumbers.Parse(digits, r); err == nil && phonenumbers.IsValidNumber(n) {
-		return e164Digits(n), nil
+	if n, err := phonenumbers.Parse(digits, r); err == nil {
+		valid := phonenumbers.IsValidNumber(n)
+		nsn := phonenumbers.GetNationalSignificantNumber(n)
+		if s := tooShort(n, nsn, valid, r); s != "" {
+			short = s
+		} else if valid {
+			return strconv.Itoa(int(n.GetCountryCode())) + nsn, ""
+		}
 	}
-	if out, ok := international(digits); ok {
-		return out, nil
+	// The international reading of digits given with a region is a guess:
+	// its being too short says nothing about the number meant.
+	if out, _ := international(digits); out != "" {
+		return out, ""
 	}
-	return "", invalidCell(cell, "is not a valid "+r+" number")
+	return "", "is not a valid " + r + " number" + short
 }
 
 // cellDigits returns the digits of s, whether it began with "+", and false
@@ -115,19 +147,160 @@ func cellDigits(s string) (digits string, plus bool, ok bool) {
 	return b.String(), plus, true
 }
 
-// international reads digits as a number with its country code.
-func international(digits string) (string, bool) {
+// international reads digits as a number with its country code. It returns
+// the number's digits, or, when the number is too short for a mobile number
+// of its country, why.
+func international(digits string) (out, short string) {
 	n, err := phonenumbers.Parse("+"+digits, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", false
+	if err != nil {
+		return "", ""
 	}
-	return e164Digits(n), true
+	valid := phonenumbers.IsValidNumber(n)
+	nsn := phonenumbers.GetNationalSignificantNumber(n)
+	if short := tooShort(n, nsn, valid, ""); short != "" {
+		return "", short
+	}
+	if !valid {
+		return "", ""
+	}
+	return strconv.Itoa(int(n.GetCountryCode())) + nsn, ""
 }
 
-// e164Digits is phonenumbers' E.164 form without the "+", built directly
-// rather than through its general formatter.
-func e164Digits(n *phonenumbers.PhoneNumber) string {
-	return strconv.Itoa(int(n.GetCountryCode())) + phonenumbers.GetNationalSignificantNumber(n)
+// tooShort says why n, whose national significant number is nsn, is too
+// short for a mobile number, or returns "". A valid number is too short only
+// when phonenumbers types it a mobile number: a landline shorter than its
+// region's mobiles (a 7-digit one in DE, say) is left alone, as landlines
+// always were. An invalid number shorter than its region's mobiles gets this
+// as a more useful reason; region names the region it was read in, if any.
+func tooShort(n *phonenumbers.PhoneNumber, nsn string, valid bool, region string) string {
+	f := mobileFloors()
+	cc := int(n.GetCountryCode())
+	least, ok := f.byCode[cc]
+	if !ok {
+		return ""
+	}
+	length := len(nsn)
+	if valid {
+		// The least floor of the regions sharing the country code settles
+		// most numbers with a map look-up, before any costlier question.
+		if length >= least || phonenumbers.GetNumberType(n) != phonenumbers.MOBILE {
+			return ""
+		}
+		region = phonenumbers.GetRegionCodeForNumber(n)
+	} else {
+		if region == "" || phonenumbers.GetCountryCodeForRegion(region) != cc {
+			region = phonenumbers.GetRegionCodeForCountryCode(cc)
+		}
+		// phonenumbers keeps the trunk prefix of a number it cannot read
+		// ("0803123456" in NG): it is not one of the number's digits.
+		if p := phonenumbers.GetNddPrefixForRegion(region, true); p != "" && strings.HasPrefix(nsn, p) {
+			length -= len(p)
+		}
+	}
+	floor, ok := f.byRegion[region]
+	if !ok || length >= floor {
+		return ""
+	}
+	return fmt.Sprintf(": too short for a mobile number in %s (at least %d digits after the country code)", region, floor)
+}
+
+// cellFloors holds the fewest national digits of a mobile number (see
+// mobileFloor), per region and, least over the regions that share one, per
+// country calling code.
+type cellFloors struct {
+	byRegion map[string]int
+	byCode   map[int]int
+}
+
+// mobileFloors returns the floors, computed from phonenumbers' metadata the
+// first time a number is checked (in about 0.3 ms). It is a package-level
+// value against the rule of no globals, on purpose: it caches what
+// phonenumbers' own global metadata says, never changes once filled, and is
+// filled lazily, so a program that never converts a cell does no work for it
+// at start-up. Without it each check would scan the metadata of some 250
+// regions for one.
+var mobileFloors = sync.OnceValue(func() cellFloors {
+	f := cellFloors{byRegion: map[string]int{}, byCode: map[int]int{}}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		// Without metadata no number is valid either; nothing to add.
+		return f
+	}
+	for _, md := range coll.GetMetadata() {
+		floor := mobileFloor(md)
+		if floor == 0 || phonenumbers.GetCountryCodeForRegion(md.GetId()) == 0 {
+			continue // no mobile numbers, or not a region (the non-geographic "001")
+		}
+		f.byRegion[md.GetId()] = floor
+		cc := int(md.GetCountryCode())
+		if least, ok := f.byCode[cc]; !ok || floor < least {
+			f.byCode[cc] = floor
+		}
+	}
+	return f
+})
+
+// mobileFloor is the fewest national digits a mobile number of md's region
+// has, or 0 when the region has no mobile numbers.
+//
+// It is the shortest of the region's mobile lengths in phonenumbers, except
+// that lengths shorter both than the region's example mobile number and
+// than every other kind of number in the region (landline, toll-free,
+// premium, shared cost, personal, VoIP, pager, UAN, voicemail) are not taken
+// for lengths of cell numbers. phonenumbers lets ZA's 081–084 ranges run
+// from 5 to 9 digits, while its example mobile and every other number there
+// have 9 (or 10): South African cell numbers have 9 digits, and a shorter
+// one is a cell number cut short. The example's length alone would not do:
+// where mobiles come in several lengths (10 or 11 digits in DE, 9 or 10 in
+// IT, 8 to 10 in NZ) it would refuse real numbers, and there the shorter
+// lengths are shared with other kinds of number. With phonenumbers v1.8.1
+// the rule raises the floor in three regions only: ZA to 9, GA to 8
+// (Gabon's 7-digit numbers are those of its plan before 2019) and LR to 9
+// (Liberia's 7-digit mobile numbers are those of its plan before 2013);
+// TestMobileFloorsRaised pins that list so that a metadata upgrade that
+// changes it is looked at.
+func mobileFloor(md *phonenumbers.PhoneMetadata) int {
+	general := md.GetGeneralDesc().GetPossibleLength()
+	// lengths of the numbers d describes; a kind with no pattern ("NA" in
+	// the metadata) has none, one with no lengths of its own has the
+	// region's.
+	lengths := func(d *phonenumbers.PhoneNumberDesc) []int32 {
+		if p := d.GetNationalNumberPattern(); p == "" || p == "NA" {
+			return nil
+		}
+		if l := d.GetPossibleLength(); len(l) > 0 {
+			return l
+		}
+		return general
+	}
+	mobile := lengths(md.GetMobile())
+	shortest := int32(0)
+	for _, l := range mobile {
+		if l > 0 && (shortest == 0 || l < shortest) {
+			shortest = l
+		}
+	}
+	limit := int32(len(md.GetMobile().GetExampleNumber()))
+	if shortest == 0 || limit <= shortest {
+		return int(shortest)
+	}
+	for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetFixedLine(), md.GetTollFree(), md.GetPremiumRate(),
+		md.GetSharedCost(), md.GetPersonalNumber(), md.GetVoip(), md.GetPager(), md.GetUan(), md.GetVoicemail()} {
+		for _, l := range lengths(d) {
+			if l > 0 && l < limit {
+				limit = l
+			}
+		}
+	}
+	// The shortest mobile length at or above the limit: the example's own
+	// length is one, so there always is one.
+	floor := int32(0)
+	for _, l := range mobile {
+		if l >= limit && (floor == 0 || l < floor) {
+			floor = l
+		}
+	}
+	return int(max(floor, shortest))
 }
 
 func invalidCell(cell, why string) error {

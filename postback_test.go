@@ -96,3 +96,25 @@ func TestPostbackValidation(t *testing.T) {
 		t.Error("invalid postback was sent")
 	}
 }
+
+// With WithCellRegion, a cell too short for a mobile number of the region
+// is refused before anything is sent, though phonenumbers calls it valid.
+func TestPostbackRefusesShortCell(t *testing.T) {
+	c, mt := mockClient(t, dripcel.WithCellRegion("ZA"))
+	for _, cell := range []string{"0821234", "082 123 456", "27821234"} {
+		err := c.Postback(context.Background(), dripcel.Sale{CampaignID: "c", Cell: cell})
+		if !errors.Is(err, dripcel.ErrInvalidSale) || !errors.Is(err, dripcel.ErrInvalidCell) {
+			t.Errorf("cell %q: err = %v, want ErrInvalidSale and ErrInvalidCell", cell, err)
+			continue
+		}
+		if want := `cell "` + cell + `" is not a valid ZA number: too short for a mobile number in ZA`; !strings.Contains(err.Error(), want) {
+			t.Errorf("cell %q: err = %q, want it to contain %q", cell, err, want)
+		}
+		if verr := c.Validate(dripcel.Sale{CampaignID: "c", Cell: cell}); !errors.Is(verr, dripcel.ErrInvalidCell) {
+			t.Errorf("Validate(cell %q) = %v, want ErrInvalidCell", cell, verr)
+		}
+	}
+	if mt.GetTotalCallCount() != 0 {
+		t.Error("a sale with a short cell was sent")
+	}
+}

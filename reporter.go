@@ -24,9 +24,9 @@ import (
 // recorded (ErrDuplicateSale: counted as delivered, not sent again), or
 // refused for its content (handed to WithOnRejected once). Anything else
 // (network errors, 5xx, 429, an answer that is not Dripcel's) leaves the
-// sale queued, to be sent again with backoff, honouring Retry-After. A 401
-// or 403 stops sending, keeps every sale queued, and is reported by Flush,
-// Close and Stats.
+// sale queued, to be sent again with backoff, honouring Retry-After (up to
+// a day). A 401 or 403 stops sending, keeps every sale queued, and is
+// reported by Flush, Close and Stats.
 //
 // Where sales wait is the Reporter's Queue. In memory (the default) they
 // survive an outage of any length but not the process. With WithSpool each
@@ -811,9 +811,17 @@ func (r *Reporter) rejectSale(s Sale, err error) {
 	}
 }
 
+// maxReporterRetryAfter is the longest Retry-After the Reporter waits out
+// before sending again. The server's value reaches the caller uncapped (in
+// APIError.RetryAfter); the Reporter's own wait stops at a day, as it did
+// when the value itself was cut there, so that a mistaken or absurd one (a
+// proxy's, a year) does not hold the queue for as long.
+const maxReporterRetryAfter = 24 * time.Hour
+
 // backoff is the wait before sending again after the given number of
 // failures in a row: exponential within the client's WithRetryWait bounds,
-// with jitter, and never shorter than the server's Retry-After.
+// with jitter, and never shorter than the server's Retry-After up to
+// maxReporterRetryAfter.
 func (r *Reporter) backoff(failures int, retryAfter time.Duration) time.Duration {
 	lo := max(r.client.http.RetryWaitMin, time.Millisecond)
 	hi := max(r.client.http.RetryWaitMax, lo)
@@ -823,5 +831,5 @@ func (r *Reporter) backoff(failures int, retryAfter time.Duration) time.Duration
 	}
 	d = min(d, hi)
 	d = d/2 + rand.N(d/2+1)
-	return max(d, retryAfter)
+	return max(d, min(retryAfter, maxReporterRetryAfter))
 }

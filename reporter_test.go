@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -1071,5 +1072,22 @@ func TestReporterProxyPageKeepsSales(t *testing.T) {
 				t.Errorf("no Info line about the answers not from Dripcel:\n%s", out)
 			}
 		})
+	}
+}
+
+// The Reporter waits out a server's Retry-After before sending again, but
+// no longer than a day: a long one (100000 s, reported as such in
+// APIError.RetryAfter) does not hold its queue for longer.
+func TestReporterCapsLongRetryAfter(t *testing.T) {
+	srv := reporterServer(t)
+	r := newReporter(t, reporterClient(t, srv, testBudget))
+	if d := dripcel.ReporterBackoff(r, 1, 100000*time.Second); d != dripcel.MaxReporterRetryAfter {
+		t.Errorf("wait after Retry-After 100000: %v, want %v", d, dripcel.MaxReporterRetryAfter)
+	}
+	if d := dripcel.ReporterBackoff(r, 1, math.MaxInt64); d != dripcel.MaxReporterRetryAfter {
+		t.Errorf("wait after the longest Retry-After: %v, want %v", d, dripcel.MaxReporterRetryAfter)
+	}
+	if d := dripcel.ReporterBackoff(r, 1, 90*time.Minute); d != 90*time.Minute {
+		t.Errorf("wait after Retry-After 90m: %v, want it honoured", d)
 	}
 }

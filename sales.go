@@ -266,10 +266,11 @@ func (c *Client) check(s *Sale, index int) (string, error) {
 	if c.cellRegion == "" {
 		return s.Cell, nil
 	}
-	cell, err := ToInternational(s.Cell, c.cellRegion)
-	if err != nil {
-		return "", &ValidationError{Index: index, Field: "cell",
-			Reason: fmt.Sprintf("%q is not a valid %s number", s.Cell, c.cellRegion), Err: ErrInvalidCell}
+	// ToInternational's reason (WithCellRegion checked the region): "is not
+	// a valid ZA number", and why when it can tell, such as too short.
+	cell, why := toInternational(s.Cell, c.cellRegion)
+	if why != "" {
+		return "", &ValidationError{Index: index, Field: "cell", Reason: fmt.Sprintf("%q %s", s.Cell, why), Err: ErrInvalidCell}
 	}
 	return cell, nil
 }

@@ -99,6 +99,11 @@ func TestUploadSalesValidation(t *testing.T) {
 		{"NaN value", dripcel.Sale{CampaignID: "c", Cell: "27631231234", SaleValue: dripcel.Value(math.NaN())}, "sale 37: saleValue must be a finite number", false},
 		{"Inf value", dripcel.Sale{CampaignID: "c", Cell: "27631231234", SaleValue: dripcel.Value(math.Inf(-1))}, "sale 37: saleValue must be a finite number", false},
 		{"bad cell with region", dripcel.Sale{CampaignID: "c", Cell: "12345"}, `sale 37: cell "12345" is not a valid ZA number`, true},
+		// phonenumbers takes it for a valid ZA mobile; ZA cells have 9 digits.
+		{"short cell with region", dripcel.Sale{CampaignID: "c", Cell: "082 123 456"},
+			`sale 37: cell "082 123 456" is not a valid ZA number: too short for a mobile number in ZA`, true},
+		{"short international cell with region", dripcel.Sale{CampaignID: "c", Cell: "+27821234"},
+			`sale 37: cell "+27821234" is not a valid international number: too short for a mobile number in ZA`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

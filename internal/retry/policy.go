@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -230,18 +231,25 @@ func (p Policy) ResumeAfter(resp *http.Response) (d time.Duration, ok bool) {
 	return 0, false
 }
 
-// ParseRetryAfter reads a Retry-After value relative to now.
+// ParseRetryAfter reads a Retry-After value relative to now, as the server
+// gave it: it is reported to the caller (APIError.RetryAfter), who may keep
+// to it, so it is not capped here. Each wait the library takes caps it
+// itself (Decide, the Reporter). The one guard is against overflow: a
+// value past the longest time.Duration, about 292 years, in seconds or as a
+// date, is that longest Duration.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// ParseInt reports a number too large for int64 as ErrRange, with the
+	// largest value of its sign: past the longest Duration too.
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if secs < 0 {
 			return 0, false
 		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
+		if secs > int64(math.MaxInt64/time.Second) {
+			return math.MaxInt64, true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
@@ -249,5 +257,6 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
+	// Sub saturates at the longest Duration.
 	return max(t.Sub(now), 0), true
 }

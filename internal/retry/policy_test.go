@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -24,7 +25,16 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-5", 0, false},
 		{"soon", 0, false},
 		{"1.5", 0, false},
-		{"99999999999999999999", 0, false},
+		// Long values as given, not cut to a day...
+		{"86401", 86401 * time.Second, true},
+		{"100000", 100000 * time.Second, true},
+		{now.Add(1000 * time.Hour).Format(http.TimeFormat), 1000 * time.Hour, true},
+		// ...up to the longest Duration, where they saturate.
+		{"9223372036", 9223372036 * time.Second, true},
+		{"9223372037", math.MaxInt64, true},
+		{"99999999999999999999", math.MaxInt64, true},
+		{"-99999999999999999999", 0, false},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", math.MaxInt64, true},
 	}
 	for _, tt := range tests {
 		got, ok := ParseRetryAfter(tt.in, now)
@@ -201,5 +211,22 @@ func TestDecideSetsTheFaultBackoff(t *testing.T) {
 	tl = Tally{}
 	if _, _ = p.Decide(context.Background(), &tl, response(429, ""), nil); tl.Wait != 0 {
 		t.Errorf("a 429 set a fault backoff of %v; its wait is the pause", tl.Wait)
+	}
+}
+
+// A Retry-After longer than the client waits is reported as the server gave
+// it, while the call stops at once instead of waiting it out.
+func TestLongRetryAfterIsReportedNotWaited(t *testing.T) {
+	p := Policy{MaxRetries: 3, MaxLimited: 5, Window: time.Minute}
+	for _, code := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		resp := response(code, "100000")
+		if d, ok := p.ResumeAfter(resp); !ok || d != 100000*time.Second {
+			t.Errorf("%d: ResumeAfter = %v, %v; want 100000s as the server gave it", code, d, ok)
+		}
+		tally := &Tally{}
+		again, err := p.Decide(context.Background(), tally, resp, nil)
+		if again || err != nil || tally.Wait != 0 || tally.PastDeadline {
+			t.Errorf("%d: Decide = %v, %v with tally %+v; want no retry and no wait", code, again, err, *tally)
+		}
 	}
 }

@@ -51,6 +51,9 @@ func (o *Outbox) EnqueueSQL(ctx context.Context, tx *sql.Tx, sales ...dripcel.Sa
 
 // insert validates sales and runs exec on the INSERTs that keep them.
 func (o *Outbox) insert(sales []dripcel.Sale, exec func(string, []any) error) error {
+	if o.client == nil {
+		return errors.New("dripcelpg: enqueue: the outbox was made without a client, to look after it only; give New the client whose checks apply")
+	}
 	for i, s := range sales {
 		if err := o.client.Validate(s); err != nil {
 			return fmt.Errorf("dripcelpg: enqueue: sale %d: %w", i, err)

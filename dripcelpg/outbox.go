@@ -160,9 +160,13 @@ func WithInstance(name string) Option {
 // New returns the Outbox on pool. client's checks (WithCellRegion
 // included) are applied to every sale enqueued. New does no I/O: call
 // Migrate to create the tables.
+//
+// client may be nil for an Outbox that is only looked after, not written
+// to: Stats, Rejected, RetryRejected, PurgeRejected and StatusHandler work,
+// and Enqueue returns an error.
 func New(pool *pgxpool.Pool, client *dripcel.Client, opts ...Option) (*Outbox, error) {
-	if pool == nil || client == nil {
-		return nil, errors.New("dripcelpg: New: nil pool or client")
+	if pool == nil {
+		return nil, errors.New("dripcelpg: New: nil pool")
 	}
 	host, _ := os.Hostname()
 	cfg := config{table: DefaultTable, ttl: DefaultLeaseTTL, id: fmt.Sprintf("%s:%d", host, os.Getpid())}

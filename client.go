@@ -33,6 +33,7 @@ const maxBodyExcerpt = 200
 // Client talks to the Dripcel Sales API. Create it with NewClient. It is safe
 // for concurrent use by many goroutines.
 type Client struct {
+	tel        *telemetry
 	key        string
 	base       *url.URL
 	http       *retryablehttp.Client
@@ -84,7 +85,9 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
+	tel := newTelemetry(cfg.meters, cfg.tracers)
 	c := &Client{
+		tel:        tel,
 		key:        apiKey,
 		base:       base,
 		logger:     logger,
@@ -103,7 +106,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	// The policy counts faults and 429s apart and bounds both; the waits
 	// it chooses are taken in PrepareRetry, where the call's context is.
 	c.http = &retryablehttp.Client{
-		HTTPClient:     innerHTTPClient(cfg, apiKey, base),
+		HTTPClient:     innerHTTPClient(cfg, apiKey, base, tel),
 		RetryWaitMin:   c.policy.MinWait,
 		RetryWaitMax:   c.policy.MaxWait,
 		RetryMax:       c.policy.MaxAttempts(),
@@ -122,7 +125,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 // innerHTTPClient is the client below the retry layer. It copies what it
 // needs from the caller's client, which it never modifies, and puts the key
 // on requests in its transport.
-func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
+func innerHTTPClient(cfg config, key string, base *url.URL, tel *telemetry) *http.Client {
 	rt := http.DefaultTransport
 	hc := &http.Client{Timeout: cfg.timeout}
 	if cfg.httpClient != nil {
@@ -144,7 +147,10 @@ func innerHTTPClient(cfg config, key string, base *url.URL) *http.Client {
 	timeout := hc.Timeout
 	hc.Timeout = 0
 	hc.CheckRedirect = refuseRedirect
-	hc.Transport = &transport.Auth{Base: rt, Key: key, Scheme: base.Scheme, Host: base.Host, Timeout: timeout}
+	// Spans and request metrics are taken above the key's transport, which
+	// the URL they see has not been through.
+	hc.Transport = &tracing{tel: tel,
+		base: &transport.Auth{Base: rt, Key: key, Scheme: base.Scheme, Host: base.Host, Timeout: timeout}}
 	return hc
 }
 

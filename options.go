@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 )
 
@@ -77,6 +79,8 @@ type config struct {
 	rateWindow    time.Duration
 	rateLimiter   Limiter // WithRateLimiter; nil for a Pacer at the budget
 	unpaced       bool    // WithoutPacing
+	meters        metric.MeterProvider
+	tracers       trace.TracerProvider
 }
 
 func defaultConfig() config {
@@ -334,4 +338,27 @@ func (c config) limiter() Limiter {
 	}
 	p, _ := NewPacer(c.rateN, c.rateWindow) // WithRateLimit checked them
 	return p
+}
+
+// WithMeterProvider sends the client's metrics to mp instead of the global
+// MeterProvider (otel.GetMeterProvider). The instruments, their units and
+// attributes are listed in the README's "Operating" section; none carries
+// a cell, a key or a campaign.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error {
+		c.meters = mp
+		return nil
+	}
+}
+
+// WithTracerProvider sends the client's spans to tp instead of the global
+// TracerProvider (otel.GetTracerProvider): a client span for every request
+// sent (retries included), named by its method, with the URL without its
+// query; and a span around each UploadSales and UploadSalesSeq, with its
+// sales counted by fate.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) error {
+		c.tracers = tp
+		return nil
+	}
 }

@@ -148,6 +148,8 @@ func (pauseDeadlineError) Is(target error) bool {
 // pace waits, before a request, for the end of a pause after a 429 this
 // client saw, then for the client's limiter, if it has one.
 func (c *Client) pace(ctx context.Context) error {
+	start := time.Now()
+	defer func() { c.tel.waited(ctx, time.Since(start)) }()
 	if err := c.hold.wait(ctx); err != nil {
 		return err
 	}

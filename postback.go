@@ -19,7 +19,10 @@ import (
 func (c *Client) Postback(ctx context.Context, s Sale) error {
 	var f wire.Fields
 	if err := c.wireFields(&s, -1, &f); err != nil {
+		c.tel.countSales(ctx, 1, 0, 1)
 		return err
 	}
-	return c.do(ctx, request{method: http.MethodGet, path: "/sales/create", rawQuery: wire.Query(&f), placement: transport.Query})
+	err := c.do(ctx, request{method: http.MethodGet, path: "/sales/create", rawQuery: wire.Query(&f), placement: transport.Query})
+	c.tel.countSales(ctx, 1, FateOf(err), 1)
+	return err
 }

@@ -80,10 +80,12 @@ var errStopped = errors.New("upload stopped after an earlier batch failed")
 // Requests are retried as a whole, with the same body. That is safe: Dripcel
 // refuses a sale it already has as a duplicate, so a 409 after a retry
 // usually means the first attempt got through.
-func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
+func (c *Client) UploadSales(ctx context.Context, sales []Sale) (err error) {
 	if len(sales) == 0 {
 		return nil
 	}
+	ctx, span := c.tel.startUpload(ctx, "UploadSales")
+	defer func() { c.tel.endUpload(ctx, span, len(sales), err) }()
 	cells, err := c.validateAll(sales)
 	if err != nil {
 		return err

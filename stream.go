@@ -24,11 +24,14 @@ import (
 // The name follows the standard library's habit of a Seq suffix for the
 // form of a function that takes an iterator (slices.AppendSeq).
 func (c *Client) UploadSalesSeq(ctx context.Context, seq iter.Seq2[Sale, error]) error {
+	ctx, span := c.tel.startUpload(ctx, "UploadSalesSeq")
 	u := c.newUploader(ctx, nil)
 	for s, err := range seq {
 		if !u.add(&s, err) {
 			break
 		}
 	}
-	return u.finish(-1)
+	err := u.finish(-1)
+	c.tel.endUpload(ctx, span, u.read, err)
+	return err
 }

@@ -37,6 +37,13 @@ func WithPlacement(ctx context.Context, p Placement) context.Context {
 	return context.WithValue(ctx, placementKey{}, p)
 }
 
+// PlacementOf is where requests made with ctx carry the key: Header
+// unless WithPlacement said otherwise.
+func PlacementOf(ctx context.Context) Placement {
+	p, _ := ctx.Value(placementKey{}).(Placement)
+	return p
+}
+
 // Auth adds the API key to requests bound for the configured origin and to
 // no other: a redirect to another host, or from https to http, is sent
 // without it.

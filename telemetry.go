@@ -53,16 +53,31 @@ var fateNames = [...]string{"invalid", "recorded", "already_recorded", "refused"
 // are built once, so that recording costs no allocation.
 type telemetry struct {
 	tracer     trace.Tracer
+	clientKind []trace.SpanStartOption // made once: an option built per span allocates
+	uploadKind []trace.SpanStartOption
 	requests   metric.Int64Counter
 	duration   metric.Float64Histogram
 	limited    metric.Int64Counter
 	budgetWait metric.Float64Counter
 	sales      metric.Int64Counter
 
-	// byCall[call][class] and byFate[call][fate] are measurement options.
-	byCall [2][len(statusClasses)]metric.MeasurementOption
-	byFate [2][len(fateNames)]metric.MeasurementOption
-	call   [2]metric.MeasurementOption
+	// byCall[call][class], byFate[call][fate] and call[call] are the
+	// options of a measurement, as slices made once: passing a slice
+	// made at the call would allocate it on every measurement.
+	byCall [2][len(statusClasses)]measure
+	byFate [2][len(fateNames)]measure
+	call   [2]measure
+}
+
+// measure is one attribute set as the options of an Add and a Record.
+type measure struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
+}
+
+func measureOf(kvs ...attribute.KeyValue) measure {
+	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	return measure{add: []metric.AddOption{o}, record: []metric.RecordOption{o}}
 }
 
 func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *telemetry {
@@ -73,7 +88,11 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *telemetry {
 		tp = otel.GetTracerProvider()
 	}
 	m := mp.Meter(instrumentation, metric.WithInstrumentationVersion(Version))
-	t := &telemetry{tracer: tp.Tracer(instrumentation, trace.WithInstrumentationVersion(Version))}
+	t := &telemetry{
+		tracer:     tp.Tracer(instrumentation, trace.WithInstrumentationVersion(Version)),
+		clientKind: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)},
+		uploadKind: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)},
+	}
 	// An instrument that cannot be made (a provider refusing a name) is
 	// replaced by a no-op one: telemetry never stops a sale.
 	t.requests, _ = m.Int64Counter("dripcel.client.requests", metric.WithUnit("{request}"),
@@ -88,12 +107,12 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *telemetry {
 	t.sales, _ = m.Int64Counter("dripcel.client.sales", metric.WithUnit("{sale}"),
 		metric.WithDescription("Sales given to UploadSales, UploadSalesSeq and Postback, by call and fate."))
 	for ci, call := range [...]string{callUpload, callPostback} {
-		t.call[ci] = metric.WithAttributeSet(attribute.NewSet(attrCall.String(call)))
+		t.call[ci] = measureOf(attrCall.String(call))
 		for k, class := range statusClasses {
-			t.byCall[ci][k] = metric.WithAttributeSet(attribute.NewSet(attrCall.String(call), attrStatusClass.String(class)))
+			t.byCall[ci][k] = measureOf(attrCall.String(call), attrStatusClass.String(class))
 		}
 		for f, fate := range fateNames {
-			t.byFate[ci][f] = metric.WithAttributeSet(attribute.NewSet(attrCall.String(call), attrFate.String(fate)))
+			t.byFate[ci][f] = measureOf(attrCall.String(call), attrFate.String(fate))
 		}
 	}
 	return t
@@ -119,7 +138,7 @@ func classIndex(status int) int {
 // countSales records n sales of one fate (0 for invalid).
 func (t *telemetry) countSales(ctx context.Context, call int, f Fate, n int) {
 	if n > 0 && int(f) < len(fateNames) {
-		t.sales.Add(ctx, int64(n), t.byFate[call][f])
+		t.sales.Add(ctx, int64(n), t.byFate[call][f].add...)
 	}
 }
 
@@ -147,7 +166,7 @@ func (t *telemetry) countUpload(ctx context.Context, total int, err error) (coun
 
 // startUpload starts the span around an upload.
 func (t *telemetry) startUpload(ctx context.Context, name string) (context.Context, trace.Span) {
-	return t.tracer.Start(ctx, "dripcel."+name, trace.WithSpanKind(trace.SpanKindInternal))
+	return t.tracer.Start(ctx, "dripcel."+name, t.uploadKind...)
 }
 
 // endUpload records an upload's fates and ends its span, with the count
@@ -187,7 +206,7 @@ func (t *telemetry) waited(ctx context.Context, d time.Duration) {
 		if transport.PlacementOf(ctx) == transport.Query {
 			call = 1
 		}
-		t.budgetWait.Add(ctx, d.Seconds(), t.call[call])
+		t.budgetWait.Add(ctx, d.Seconds(), t.call[call].add...)
 	}
 }
 
@@ -203,7 +222,7 @@ type tracing struct {
 func (tr *tracing) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	call := callIndex(req.URL.Path)
-	ctx, span := tr.tel.tracer.Start(ctx, req.Method, trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := tr.tel.tracer.Start(ctx, req.Method, tr.tel.clientKind...)
 	if span.IsRecording() {
 		attrs := []attribute.KeyValue{
 			attribute.String("http.request.method", req.Method),
@@ -228,10 +247,10 @@ func (tr *tracing) RoundTrip(req *http.Request) (*http.Response, error) {
 		status = resp.StatusCode
 	}
 	class := tr.tel.byCall[call][classIndex(status)]
-	tr.tel.requests.Add(ctx, 1, class)
-	tr.tel.duration.Record(ctx, elapsed, class)
+	tr.tel.requests.Add(ctx, 1, class.add...)
+	tr.tel.duration.Record(ctx, elapsed, class.record...)
 	if status == http.StatusTooManyRequests {
-		tr.tel.limited.Add(ctx, 1, tr.tel.call[call])
+		tr.tel.limited.Add(ctx, 1, tr.tel.call[call].add...)
 	}
 	if span.IsRecording() {
 		switch {

@@ -394,7 +394,10 @@ func (r *Reporter) readLen(ctx context.Context) int {
 // Close stops taking sales, sends what is queued, and waits until it is
 // settled or ctx ends. Then it stops the sending goroutine (abandoning a
 // request in flight) and closes the queue (a spool is released, and a new
-// Reporter may open it at once, even when ctx has already ended).
+// Reporter may open it at once, even when ctx has already ended). A Report
+// still adding to the queue (stuck on a stalled disk) is waited for only
+// until ctx ends: it keeps its own outcome, Close returns an error matching
+// ctx.Err(), and the queue is closed once that Report returns.
 //
 // With WithQueue, Close does not wait for the queue to empty: it is shared
 // and durable, and another instance (or the next start) delivers the rest.

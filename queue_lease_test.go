@@ -128,10 +128,13 @@ func TestReporterSizesClaimsToTheLease(t *testing.T) {
 	srv := reporterServer(t)
 	c := reporterClient(t, srv, dripcel.WithRateLimit(10, time.Second), dripcel.WithBatchSize(5))
 	q := &leasedQueue{term: 500 * time.Millisecond}
-	r := newReporter(t, c, dripcel.WithQueue(q), dripcel.WithMaxBatch(1000), dripcel.WithFlushInterval(time.Hour))
+	// Queued before the Reporter starts, as a fleet's outbox is.
 	for i := range 50 {
-		report(t, r, testSale(i))
+		if err := q.Add(context.Background(), []dripcel.Sale{testSale(i)}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	r := newReporter(t, c, dripcel.WithQueue(q), dripcel.WithMaxBatch(1000), dripcel.WithFlushInterval(time.Hour))
 	if err := r.Flush(within(t, 30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +178,14 @@ func TestReporterStopsWhenTheLeaseIsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newReporter(t, c, dripcel.WithQueue(q), dripcel.WithFlushInterval(time.Hour))
 	for i := range 50 {
-		report(t, r, testSale(i))
+		if err := q.Add(context.Background(), []dripcel.Sale{testSale(i)}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// One claim of ten requests, the third of which is in flight when
+	// the lease is lost.
+	r := newReporter(t, c, dripcel.WithQueue(q), dripcel.WithFlushInterval(time.Hour))
 	// Flush cannot finish (nothing is claimed after the loss); it ends
 	// with its context, once the claim has been put back.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -199,7 +206,9 @@ func TestReporterStopsWhenTheLeaseIsLost(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()
-	<-flushed
+	if err := <-flushed; !errors.Is(err, context.Canceled) {
+		t.Errorf("Flush = %v, want context.Canceled: nothing is delivered after the loss", err)
+	}
 	mu.Lock()
 	if requests != atLoss {
 		t.Errorf("%d requests, %d of them after the lease was lost; want none after", requests, requests-atLoss)

@@ -53,6 +53,10 @@ type Client struct {
 	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
 	baseString  string // base.String()
+
+	// paceGap is the budget's PaceInterval, for sizing a LeasedQueue's
+	// claims (queue_lease.go).
+	paceGap time.Duration
 }
 
 // NewClient returns a client that authenticates with apiKey (an API key with
@@ -101,6 +105,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		bodyCap:     newBodyCap(cfg.maxBatchBytes),
 	}
 	c.baseString = base.String()
+	c.paceGap = PaceInterval(cfg.rateN, cfg.rateWindow)
 	c.headers.userAgent = []string{c.userAgent}
 	c.headers.json = []string{"application/json"}
 	// The policy counts faults and 429s apart and bounds both; the waits

@@ -146,23 +146,29 @@ func (pauseDeadlineError) Is(target error) bool {
 }
 
 // pace waits, before a request, for the end of a pause after a 429 this
-// client saw, then for the client's limiter, if it has one.
+// client saw, then for the client's limiter, if it has one. It ends by
+// asking ctx once more, since the wait may have been long: a context
+// that has ended by now sends nothing, even when nothing has yet closed
+// its Done channel (a LeasedQueue's claim context, in a process resumed
+// after being frozen, learns only then that its lease is gone).
 func (c *Client) pace(ctx context.Context) error {
 	start := time.Now()
 	defer func() { c.tel.waited(ctx, time.Since(start)) }()
 	if err := c.hold.wait(ctx); err != nil {
 		return err
 	}
-	if c.limiter == nil {
-		return nil
+	if c.limiter != nil {
+		_, xrate := c.limiter.(*rate.Limiter)
+		if err := limiterError(ctx, c.limiter.Wait(ctx), xrate); err != nil {
+			return err
+		}
+		// A 429 may have come while this waited for its turn: sending now
+		// would be refused too.
+		if err := c.hold.wait(ctx); err != nil {
+			return err
+		}
 	}
-	_, xrate := c.limiter.(*rate.Limiter)
-	if err := limiterError(ctx, c.limiter.Wait(ctx), xrate); err != nil {
-		return err
-	}
-	// A 429 may have come while this waited for its turn: sending now
-	// would be refused too.
-	return c.hold.wait(ctx)
+	return ctx.Err()
 }
 
 // limiterError puts err, from a limiter's Wait, in the form the client
@@ -185,8 +191,12 @@ func limiterError(ctx context.Context, err error, xrate bool) error {
 	return fmt.Errorf("rate limiter: %w", err)
 }
 
+// pauseTimeout bounds telling a shared limiter of a 429.
+const pauseTimeout = 5 * time.Second
+
 // pauseAll holds back this client's requests, and every user of its
-// limiter if that is a Pauser, for d after a 429.
+// limiter if that is a Pauser, for d after a 429. It returns when the
+// limiter has been told or when ctx ends, whichever comes first.
 func (c *Client) pauseAll(ctx context.Context, d time.Duration) {
 	c.hold.extend(d)
 	p, ok := c.limiter.(Pauser)
@@ -194,10 +204,20 @@ func (c *Client) pauseAll(ctx context.Context, d time.Duration) {
 		return
 	}
 	// Telling the others must not fail with this call's context, which a
-	// 429 past its deadline is about to end.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := p.Pause(ctx, d); err != nil {
-		c.logger.WarnContext(ctx, "dripcel: could not pause the shared rate limiter", "error", err.Error())
+	// 429 past its deadline is about to end, so it goes on, bounded by
+	// pauseTimeout, after the call has returned; but the call must not
+	// wait on a slow shared limiter past its own context either.
+	told := make(chan struct{})
+	go func() {
+		defer close(told)
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pauseTimeout)
+		defer cancel()
+		if err := p.Pause(pctx, d); err != nil {
+			c.logger.WarnContext(pctx, "dripcel: could not pause the shared rate limiter", "error", err.Error())
+		}
+	}()
+	select {
+	case <-told:
+	case <-ctx.Done():
 	}
 }

@@ -394,7 +394,10 @@ func (r *Reporter) readLen(ctx context.Context) int {
 // Close stops taking sales, sends what is queued, and waits until it is
 // settled or ctx ends. Then it stops the sending goroutine (abandoning a
 // request in flight) and closes the queue (a spool is released, and a new
-// Reporter may open it at once, even when ctx has already ended).
+// Reporter may open it at once, even when ctx has already ended). A Report
+// still adding to the queue (stuck on a stalled disk) is waited for only
+// until ctx ends: it keeps its own outcome, Close returns an error matching
+// ctx.Err(), and the queue is closed once that Report returns.
 //
 // With WithQueue, Close does not wait for the queue to empty: it is shared
 // and durable, and another instance (or the next start) delivers the rest.
@@ -418,10 +421,10 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	r.closed = true
 	r.broadcast() // Reports waiting for room give up
 	r.mu.Unlock()
-	r.adding.Wait()
+	added := r.waitAdding(ctx)
 
 	var cause error
-	if drain {
+	if drain && added {
 		r.poke()
 		mark, err := r.queue.Mark(ctx)
 		if err == nil {
@@ -438,7 +441,14 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	if sq, ok := r.queue.(*spoolQueue); ok {
 		damaged, path = sq.damagedCount(), sq.sp.Path()
 	}
-	queueErr := r.queue.Close()
+	var queueErr error
+	if added {
+		queueErr = r.queue.Close()
+	} else {
+		r.closeQueueLater()
+		queueErr = fmt.Errorf("some Report calls were still adding to the queue when the context ended; "+
+			"each keeps its own outcome, and the queue is closed once they return: %w", ctx.Err())
+	}
 	r.mu.Lock()
 	r.stopped = true
 	r.stats.Damaged = damaged
@@ -559,7 +569,7 @@ func (r *Reporter) run() {
 			if wait > 0 {
 				retry = time.NewTimer(wait)
 				retryC = retry.C
-			} else if n >= r.batchLimit() {
+			} else if n >= r.claimLimit() {
 				continue // a backlog: the next batch is full too
 			}
 			due = false
@@ -590,7 +600,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	r.mu.Lock()
 	r.added = 0
 	r.mu.Unlock()
-	batch, err := r.queue.Claim(r.sendCtx, r.batchLimit())
+	sendCtx, batch, err := r.claim()
 	if err != nil {
 		if r.sendCtx.Err() != nil {
 			return 0, 0
@@ -608,7 +618,8 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	for i := range batch {
 		sales[i] = batch[i].Sale
 	}
-	outs := r.outcomes(r.sendCtx, sales)
+	outs := r.outcomes(sendCtx, sales)
+	lost := leaseLost(sendCtx)
 
 	var (
 		verdicts   []Verdict
@@ -647,6 +658,9 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 			retryAfter = max(retryAfter, apiErr.RetryAfter)
 		}
 	}
+	if lost {
+		cause = ErrLeaseLost // not a failure: the next holder sends them
+	}
 	// The verdicts are Dripcel's: record them even when Close has
 	// cancelled sending.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(r.sendCtx), 30*time.Second)
@@ -675,7 +689,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	if haltErr != nil && r.halt == nil && r.sendCtx.Err() == nil {
 		r.halt = haltErr
 	}
-	retry := len(kept) > 0 && haltErr == nil && r.sendCtx.Err() == nil
+	retry := len(kept) > 0 && haltErr == nil && r.sendCtx.Err() == nil && !lost
 	if retry {
 		r.stats.Retries++
 	}
@@ -686,6 +700,10 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	case haltErr != nil:
 		r.client.logger.LogAttrs(r.sendCtx, slog.LevelError, "dripcel: reporter: sending stopped",
 			slog.Int("queued", r.readLen(r.sendCtx)), slog.String("error", haltErr.Error()))
+		return len(batch), 0
+	case lost && len(kept) > 0:
+		r.client.logger.LogAttrs(r.sendCtx, slog.LevelInfo, "dripcel: reporter: the lease was lost; unsent sales are left to the next holder",
+			slog.Int("left", len(kept)))
 		return len(batch), 0
 	case retry:
 		if len(verdicts) > 0 {

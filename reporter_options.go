@@ -63,7 +63,9 @@ func WithFlushInterval(d time.Duration) ReporterOption {
 
 // WithMaxBatch sets how many sales one upload holds at most; a batch that
 // fills is sent at once. Default: the client's WithBatchSize if it set one,
-// else 10000 (the client cuts a batch into requests by size).
+// else 10000 (the client cuts a batch into requests by size). From a
+// LeasedQueue (WithQueue with package dripcelpg) a batch is also no larger
+// than the client's budget sends within one lease term.
 func WithMaxBatch(n int) ReporterOption {
 	return func(c *reporterConfig) error {
 		if n < 1 {

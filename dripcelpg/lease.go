@@ -24,8 +24,9 @@ type elector struct {
 	interval time.Duration
 
 	mu         sync.Mutex
-	term       int64     // 0 while not the holder
-	trustUntil time.Time // local: act as holder only before this
+	term       int64         // 0 while not the holder
+	trustUntil time.Time     // local: act as holder only before this
+	lost       chan struct{} // closed when term is given up, for whatever reason
 	elected    time.Time
 
 	stop chan struct{}
@@ -49,15 +50,60 @@ func (e *elector) holding() int64 {
 	return 0
 }
 
+// holds reports whether this instance may still act as the holder of
+// term: it is the term it holds, and its trust window has not ended. The
+// window is read on the local monotonic clock at the moment of asking, so
+// a process that was frozen past it knows at once, before any of its
+// goroutines has had time to notice.
+func (e *elector) holds(term int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return term != 0 && e.term == term && time.Now().Before(e.trustUntil)
+}
+
+// trustLeft is how long the trust window of term has left, 0 when term is
+// not held.
+func (e *elector) trustLeft(term int64) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if term == 0 || e.term != term {
+		return 0
+	}
+	return max(0, time.Until(e.trustUntil))
+}
+
+// lostCh returns the channel closed when term is given up, or nil when
+// term is not held.
+func (e *elector) lostCh(term int64) <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if term == 0 || e.term != term {
+		return nil
+	}
+	return e.lost
+}
+
+// drop gives up the term held, telling every claim made under it. Caller
+// holds mu.
+func (e *elector) drop() {
+	if e.term == 0 {
+		return
+	}
+	e.term = 0
+	close(e.lost)
+}
+
 // run tries to take the lease, or renews it, every interval (with a little
-// jitter, so that a fleet started together does not ask in step).
+// jitter, so that a fleet started together does not ask in step). A holder
+// also wakes when its trust window ends, so that its claims are cancelled
+// then rather than at the next renewal.
 func (e *elector) run() {
 	defer close(e.done)
 	for {
 		e.step()
 		wait := e.interval + rand.N(e.interval/5+1)
-		if e.holding() != 0 {
-			wait = e.interval
+		if term := e.holding(); term != 0 {
+			wait = min(e.interval, e.trustLeft(term))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -78,12 +124,19 @@ func (e *elector) step() {
 		// lease by now.
 		e.o.cfg.logger.LogAttrs(context.Background(), slog.LevelWarn, "dripcelpg: stopped delivering: the lease could not be renewed in time",
 			slog.Int64("term", term))
-		e.term, term = 0, 0
+		e.drop()
+		term = 0
+	}
+	timeout := e.interval
+	if term != 0 {
+		// A renewal that hangs must not keep the loop from noticing the
+		// end of the trust window.
+		timeout = max(min(timeout, time.Until(e.trustUntil)), time.Millisecond)
 	}
 	e.mu.Unlock()
 
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), e.interval)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if term == 0 {
 		e.elect(ctx, start)
@@ -111,6 +164,7 @@ func (e *elector) elect(ctx context.Context, start time.Time) {
 	}
 	e.mu.Lock()
 	e.term, e.trustUntil, e.elected = term, start.Add(e.ttl-e.interval), time.Now()
+	e.lost = make(chan struct{})
 	e.mu.Unlock()
 	e.o.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "dripcelpg: delivering: took the lease",
 		slog.String("instance", e.id), slog.Int64("term", term))
@@ -130,8 +184,11 @@ func (e *elector) renew(ctx context.Context, start time.Time, term int64) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.term != term {
+		return // given up meanwhile (the trust window ended, or a resignation)
+	}
 	if tag.RowsAffected() == 0 {
-		e.term = 0
+		e.drop()
 		e.o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "dripcelpg: stopped delivering: the lease expired or was taken",
 			slog.Int64("term", term))
 		return
@@ -145,7 +202,7 @@ func (e *elector) renew(ctx context.Context, start time.Time, term int64) {
 func (e *elector) resign() {
 	e.mu.Lock()
 	term := e.term
-	e.term = 0
+	e.drop()
 	e.mu.Unlock()
 	if term == 0 {
 		return

@@ -23,7 +23,13 @@
 // Which instance delivers is decided by a lease row with a term, renewed by
 // the holder on the database's clock: when the holder dies (SIGKILL, a cut
 // connection), another takes over once the lease has expired, within
-// LeaseTTL plus one renew interval (6 s with the defaults). No session
+// LeaseTTL plus one renew interval (6 s with the defaults). A holder that
+// loses the lease while it sends (frozen, cut off) stops within one
+// request: a claim is sent with a context that ends when the lease is lost
+// (see dripcel.LeasedQueue), and is no larger than the client's budget
+// sends within the lease. Results are recorded only on rows still claimed
+// under the term that claimed them, so a stale holder never overwrites the
+// new one's; recording them is retried while the lease is held. No session
 // advisory lock is used, so the outbox works behind PgBouncer in
 // transaction mode (give such a pool a query mode PgBouncer accepts, as
 // pgx documents, e.g. pgx.QueryExecModeExec); no transaction is held

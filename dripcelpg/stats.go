@@ -18,8 +18,14 @@ type Stats struct {
 	// Holder names the instance that holds the lease (see WithInstance),
 	// or is "" when none does.
 	Holder string
-	// Term is the holder's lease term, 0 with none.
+	// Term is the holder's lease term, 0 with none. Each takeover starts
+	// a new term; the rows a holder claims carry it, and only its
+	// verdicts settle them.
 	Term int64
+	// LastError is why the oldest queued sale was last put back unsent
+	// (an outage, a proxy's page, a lost lease), or "" when it has not
+	// been.
+	LastError string
 }
 
 // Stats reads the outbox's tables, in one statement, so the numbers agree
@@ -27,15 +33,16 @@ type Stats struct {
 func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	var oldestMS float64
-	var holder *string
+	var holder, lastErr *string
 	var term *int64
 	err := o.pool.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM `+o.outbox+`),
 			coalesce((SELECT extract(epoch FROM now() - min(enqueued_at)) * 1000 FROM `+o.outbox+`), 0),
 			(SELECT count(*) FROM `+o.rejected+`),
 			(SELECT leader_id FROM `+o.lease+` WHERE name = $1 AND expires_at > now()),
-			(SELECT term FROM `+o.lease+` WHERE name = $1 AND expires_at > now())`, leaseName).
-		Scan(&st.Queued, &oldestMS, &st.Rejected, &holder, &term)
+			(SELECT term FROM `+o.lease+` WHERE name = $1 AND expires_at > now()),
+			(SELECT last_error FROM `+o.outbox+` ORDER BY id LIMIT 1)`, leaseName).
+		Scan(&st.Queued, &oldestMS, &st.Rejected, &holder, &term, &lastErr)
 	if err != nil {
 		return Stats{}, fmt.Errorf("dripcelpg: stats: %w", err)
 	}
@@ -45,6 +52,9 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	}
 	if term != nil {
 		st.Term = *term
+	}
+	if lastErr != nil {
+		st.LastError = *lastErr
 	}
 	return st, nil
 }

@@ -69,7 +69,15 @@ func main() {
 // run connects, migrates, and serves checkouts until ctx ends (the demo
 // places its orders and ends by itself).
 func run(ctx context.Context, out io.Writer, cfg config) error {
-	pool, err := pgxpool.New(ctx, cfg.databaseURL)
+	pcfg, err := pgxpool.ParseConfig(cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	// Named connections: the outbox's queries show up under this name in
+	// pg_stat_activity, so an operator can tell which instance runs what.
+	host, _ := os.Hostname()
+	pcfg.ConnConfig.RuntimeParams["application_name"] = fmt.Sprintf("outbox-example-%s-%d", host, os.Getpid())
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return err
 	}

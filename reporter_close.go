@@ -1,0 +1,42 @@
+package dripcel
+
+import (
+	"context"
+	"log/slog"
+)
+
+// waitAdding waits for the Report calls still adding to the queue, until
+// ctx ends. It reports whether they all returned. A Report stuck on a
+// stalled disk ends with its own context and keeps its own outcome; Close
+// does not wait for it past Close's context.
+func (r *Reporter) waitAdding(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() {
+		r.adding.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	default:
+	}
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// closeQueueLater closes the queue once the Report calls still adding to
+// it have returned: closing it under them could lose a sale they are
+// writing, and a spool file stays locked until then.
+func (r *Reporter) closeQueueLater() {
+	go func() {
+		r.adding.Wait()
+		if err := r.queue.Close(); err != nil {
+			r.client.logger.LogAttrs(context.Background(), slog.LevelWarn, "dripcel: reporter: closing the queue after the last Report returned",
+				slog.String("error", err.Error()))
+		}
+	}()
+}

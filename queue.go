@@ -1,6 +1,9 @@
 package dripcel
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Queue is where a Reporter keeps sales until Dripcel has given its verdict
 // on each. A Reporter uses one: in memory (the default), the bbolt spool
@@ -43,6 +46,16 @@ type Queue interface {
 	// Close releases what the Queue holds (a file, connections). Sales
 	// stay where a durable Queue keeps them.
 	Close() error
+}
+
+// AgedQueue is a Queue that can say how long its oldest sale has waited.
+// The Reporter's queues and dripcelpg's are: ReporterStats.Oldest and the
+// dripcel.reporter.queue.oldest_age metric read it.
+type AgedQueue interface {
+	Queue
+	// Oldest is how long the oldest sale queued has waited since it was
+	// added, or 0 when none is queued (or none says when it was added).
+	Oldest(ctx context.Context) (time.Duration, error)
 }
 
 // QueuedSale is a sale kept in a Queue.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // memoryQueue is the Reporter's default Queue: a bounded slice, lost with
@@ -14,6 +15,7 @@ type memoryQueue struct {
 
 	mu      sync.Mutex
 	items   []QueuedSale // in ID order; the first claimed are claimed
+	added   []time.Time  // when each of items was added
 	claimed int
 	last    uint64
 }
@@ -29,11 +31,23 @@ func (q *memoryQueue) Add(_ context.Context, sales []Sale) error {
 			is:  ErrQueueFull,
 		}
 	}
+	now := time.Now()
 	for _, s := range sales {
 		q.last++
 		q.items = append(q.items, QueuedSale{ID: q.last, Sale: s})
+		q.added = append(q.added, now)
 	}
 	return nil
+}
+
+// Oldest is how long the first sale in the queue has waited.
+func (q *memoryQueue) Oldest(context.Context) (time.Duration, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.added) == 0 {
+		return 0, nil
+	}
+	return time.Since(q.added[0]), nil
 }
 
 func (q *memoryQueue) Claim(_ context.Context, max int) ([]QueuedSale, error) {
@@ -60,16 +74,18 @@ func (q *memoryQueue) Settle(_ context.Context, verdicts []Verdict) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	kept := 0
-	for _, it := range q.items[:q.claimed] {
+	for i, it := range q.items[:q.claimed] {
 		if !done[it.ID] {
-			q.items[kept] = it
+			q.items[kept], q.added[kept] = it, q.added[i]
 			kept++
 		}
 	}
 	// Only the claimed head changes; Add only appends after it.
 	n := copy(q.items[kept:], q.items[q.claimed:])
+	copy(q.added[kept:], q.added[q.claimed:])
 	clear(q.items[kept+n:])
 	q.items = q.items[:kept+n]
+	q.added = q.added[:kept+n]
 	q.claimed = kept
 	return nil
 }

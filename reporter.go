@@ -60,6 +60,8 @@ type Reporter struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
+	metrics interface{ Unregister() error } // the queue gauges' callback
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -83,6 +85,9 @@ type ReporterStats struct {
 	// including those being sent. With WithQueue it counts the whole
 	// queue, whoever put them there.
 	Queued int
+	// Oldest is how long the oldest queued sale has waited since it was
+	// reported (0 with none queued, or a Queue that cannot say).
+	Oldest time.Duration
 	// Spooled is how many of Queued are kept in the spool file (all of them
 	// with WithSpool, none without).
 	Spooled int
@@ -202,6 +207,7 @@ func NewReporter(c *Client, opts ...ReporterOption) (*Reporter, error) {
 	}
 	r.sendCtx, r.cancel = context.WithCancel(context.Background())
 	r.readLen(context.Background())
+	r.metrics = r.registerMetrics()
 	go r.run()
 	return r, nil
 }
@@ -434,6 +440,9 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	r.cancel()
 	close(r.stop)
 	<-r.done
+	if r.metrics != nil {
+		_ = r.metrics.Unregister() // a closed queue is not read again
+	}
 
 	left := r.readLen(context.WithoutCancel(ctx))
 	var damaged int64
@@ -509,12 +518,15 @@ func (r *Reporter) Stats() ReporterStats {
 	r.mu.Lock()
 	stopped := r.stopped
 	r.mu.Unlock()
+	var oldest time.Duration
 	if !stopped {
 		r.readLen(context.Background())
+		oldest = r.oldest(context.Background())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.stats
+	st.Oldest = oldest
 	st.Queued = r.queued
 	if sq, ok := r.queue.(*spoolQueue); ok {
 		if !stopped {
@@ -824,6 +836,7 @@ func (r *Reporter) rejectSale(s Sale, err error) {
 		attrs = append(attrs, slog.String("ref", s.Ref))
 	}
 	r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: sale rejected", attrs...)
+	r.client.tel.rejected.Add(r.sendCtx, 1, r.client.tel.queue[r.kind].add...)
 	if r.cfg.onRejected != nil {
 		r.cfg.onRejected(s, err)
 	}

@@ -13,7 +13,7 @@ func StallSpool(r *Reporter, hook func()) { r.queue.(*spoolQueue).beforeAppend =
 
 // EncodeSpoolSale is s as the Reporter writes it to its spool, for tests
 // that write spools the way an earlier version did.
-func EncodeSpoolSale(s Sale) ([]byte, error) { return encodeSale(&s) }
+func EncodeSpoolSale(s Sale) ([]byte, error) { return encodeSale(&s, time.Time{}) }
 
 // ReporterBackoff is the wait r takes before sending again after failures
 // failures in a row, the last with Retry-After retryAfter.

@@ -32,23 +32,30 @@ type spoolRecord struct {
 	Ref        string    `json:"r,omitempty"`
 }
 
-func encodeSale(s *Sale) ([]byte, error) {
-	body, err := json.Marshal(spoolRecord(*s))
+// spoolEntry is a record as written: the sale, and when it was queued
+// (zero in records written before the spool kept it).
+type spoolEntry struct {
+	spoolRecord
+	Queued time.Time `json:"q,omitzero"`
+}
+
+func encodeSale(s *Sale, queued time.Time) ([]byte, error) {
+	body, err := json.Marshal(spoolEntry{spoolRecord(*s), queued.Round(0)})
 	if err != nil {
 		return nil, fmt.Errorf("the sale cannot be stored: %w", err)
 	}
 	return append([]byte{spoolRecordVersion}, body...), nil
 }
 
-func decodeSale(data []byte) (Sale, error) {
+func decodeSale(data []byte) (Sale, time.Time, error) {
 	if len(data) == 0 || data[0] != spoolRecordVersion {
-		return Sale{}, errors.New("unknown record format")
+		return Sale{}, time.Time{}, errors.New("unknown record format")
 	}
-	var rec spoolRecord
+	var rec spoolEntry
 	if err := json.Unmarshal(data[1:], &rec); err != nil {
-		return Sale{}, err
+		return Sale{}, time.Time{}, err
 	}
-	return Sale(rec), nil
+	return Sale(rec.spoolRecord), rec.Queued, nil
 }
 
 // spoolQueue is the Queue of WithSpool: the bbolt spool file, read from
@@ -122,7 +129,7 @@ func (q *spoolQueue) check() error {
 			break
 		}
 		for _, rec := range recs {
-			if _, err := decodeSale(rec.Data); err != nil {
+			if _, _, err := decodeSale(rec.Data); err != nil {
 				return fmt.Errorf("spool %s: record %d cannot be read (%w); the file was left untouched",
 					q.sp.Path(), rec.ID, err)
 			}
@@ -176,8 +183,9 @@ func (q *spoolQueue) write() {
 
 func (q *spoolQueue) Add(ctx context.Context, sales []Sale) error {
 	req := &appendRequest{done: make(chan struct{})}
+	now := time.Now()
 	for i := range sales {
-		data, err := encodeSale(&sales[i])
+		data, err := encodeSale(&sales[i], now)
 		if err != nil {
 			return fmt.Errorf("dripcel: report: %w; the sale was not queued", err)
 		}
@@ -204,6 +212,21 @@ func (q *spoolQueue) Add(ctx context.Context, sales []Sale) error {
 	}
 }
 
+// Oldest is how long the first sale in the file has waited: settled sales
+// are deleted, so it is the oldest queued. A sale written before the spool
+// kept the time, or one the disk damaged, counts as 0.
+func (q *spoolQueue) Oldest(context.Context) (time.Duration, error) {
+	recs, err := q.sp.Read(0, math.MaxUint64, 1)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	_, queued, err := decodeSale(recs[0].Data)
+	if err != nil || queued.IsZero() {
+		return 0, nil
+	}
+	return time.Since(queued), nil
+}
+
 func (q *spoolQueue) Claim(_ context.Context, max int) ([]QueuedSale, error) {
 	q.mu.Lock()
 	after := q.cursor
@@ -216,7 +239,7 @@ func (q *spoolQueue) Claim(_ context.Context, max int) ([]QueuedSale, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, rec := range recs {
-		s, err := decodeSale(rec.Data)
+		s, _, err := decodeSale(rec.Data)
 		if err != nil {
 			// Checked at open, so the disk damaged it since. It stays in
 			// the file, which the next Reporter will refuse as corrupt;

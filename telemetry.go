@@ -37,6 +37,9 @@ const (
 	// "refused", "not_delivered", or "invalid" for a sale refused before
 	// anything was sent.
 	attrFate = attribute.Key("dripcel.fate")
+	// attrQueue is where a Reporter keeps its sales: "memory", "spool", or
+	// "external" for a Queue given with WithQueue (dripcelpg's outbox).
+	attrQueue = attribute.Key("dripcel.queue")
 )
 
 const (
@@ -52,6 +55,7 @@ var fateNames = [...]string{"invalid", "recorded", "already_recorded", "refused"
 // telemetry is a client's instruments and tracer. Its measurement options
 // are built once, so that recording costs no allocation.
 type telemetry struct {
+	meter      metric.Meter
 	tracer     trace.Tracer
 	clientKind []trace.SpanStartOption // made once: an option built per span allocates
 	uploadKind []trace.SpanStartOption
@@ -60,6 +64,12 @@ type telemetry struct {
 	limited    metric.Int64Counter
 	budgetWait metric.Float64Counter
 	sales      metric.Int64Counter
+
+	// The Reporter's: read by a callback each Reporter registers.
+	queueLength metric.Int64ObservableGauge
+	queueAge    metric.Float64ObservableGauge
+	rejected    metric.Int64Counter
+	queue       [3]measure // by queueKind
 
 	// byCall[call][class], byFate[call][fate] and call[call] are the
 	// options of a measurement, as slices made once: passing a slice
@@ -71,13 +81,14 @@ type telemetry struct {
 
 // measure is one attribute set as the options of an Add and a Record.
 type measure struct {
-	add    []metric.AddOption
-	record []metric.RecordOption
+	add     []metric.AddOption
+	record  []metric.RecordOption
+	observe []metric.ObserveOption
 }
 
 func measureOf(kvs ...attribute.KeyValue) measure {
 	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	return measure{add: []metric.AddOption{o}, record: []metric.RecordOption{o}}
+	return measure{add: []metric.AddOption{o}, record: []metric.RecordOption{o}, observe: []metric.ObserveOption{o}}
 }
 
 func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *telemetry {
@@ -89,6 +100,7 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *telemetry {
 	}
 	m := mp.Meter(instrumentation, metric.WithInstrumentationVersion(Version))
 	t := &telemetry{
+		meter:      m,
 		tracer:     tp.Tracer(instrumentation, trace.WithInstrumentationVersion(Version)),
 		clientKind: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)},
 		uploadKind: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)},
@@ -106,6 +118,15 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) *telemetry {
 		metric.WithDescription("Time requests spent waiting for their turn in the rate budget, and for the pause after a 429."))
 	t.sales, _ = m.Int64Counter("dripcel.client.sales", metric.WithUnit("{sale}"),
 		metric.WithDescription("Sales given to UploadSales, UploadSalesSeq and Postback, by call and fate."))
+	t.queueLength, _ = m.Int64ObservableGauge("dripcel.reporter.queue.length", metric.WithUnit("{sale}"),
+		metric.WithDescription("Sales a Reporter's queue holds, waiting for Dripcel's verdict (claimed ones included)."))
+	t.queueAge, _ = m.Float64ObservableGauge("dripcel.reporter.queue.oldest_age", metric.WithUnit("s"),
+		metric.WithDescription("How long the oldest sale in a Reporter's queue has waited since it was reported."))
+	t.rejected, _ = m.Int64Counter("dripcel.reporter.rejected", metric.WithUnit("{sale}"),
+		metric.WithDescription("Sales Dripcel refused that a Reporter handed to OnRejected."))
+	for k, kind := range queueKinds {
+		t.queue[k] = measureOf(attrQueue.String(kind))
+	}
 	for ci, call := range [...]string{callUpload, callPostback} {
 		t.call[ci] = measureOf(attrCall.String(call))
 		for k, class := range statusClasses {

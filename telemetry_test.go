@@ -217,3 +217,75 @@ func (d fixedWait) Wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// gauge reads the single data point of a gauge whose attributes include
+// want.
+func (c collected) gauge(name string, want ...attribute.KeyValue) (float64, bool) {
+	switch g := c[name].(type) {
+	case metricdata.Gauge[int64]:
+		for _, dp := range g.DataPoints {
+			if hasAll(dp.Attributes, want) {
+				return float64(dp.Value), true
+			}
+		}
+	case metricdata.Gauge[float64]:
+		for _, dp := range g.DataPoints {
+			if hasAll(dp.Attributes, want) {
+				return dp.Value, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// TestReporterTelemetry: while Dripcel is down the queue gauges show the
+// sales waiting and the age of the oldest, in memory and in a spool; a
+// sale Dripcel refuses is counted as handed to OnRejected.
+func TestReporterTelemetry(t *testing.T) {
+	for _, kind := range []string{"memory", "spool"} {
+		t.Run(kind, func(t *testing.T) {
+			reader := sdkmetric.NewManualReader()
+			mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+			srv := reporterServer(t)
+			c := reporterClient(t, srv, dripcel.WithMeterProvider(mp))
+			var opts []dripcel.ReporterOption
+			if kind == "spool" {
+				opts = append(opts, dripcel.WithSpool(t.TempDir()+"/sales.spool"))
+			}
+			srv.Fail(dripceltest.UntilCleared, 503)
+			r := newReporter(t, c, append(opts, dripcel.WithFlushInterval(time.Hour))...)
+			report(t, r, testSale(1), testSale(2), testSale(3))
+			before := time.Now()
+			m := collect(t, reader)
+			queue := attribute.String("dripcel.queue", kind)
+			if n, ok := m.gauge("dripcel.reporter.queue.length", queue); !ok || n != 3 {
+				t.Errorf("queue length %v (%v), want 3", n, ok)
+			}
+			age, ok := m.gauge("dripcel.reporter.queue.oldest_age", queue)
+			if !ok || age <= 0 || age > time.Since(before.Add(-time.Minute)).Seconds() {
+				t.Errorf("oldest age %v (%v), want a few milliseconds", age, ok)
+			}
+			if st := r.Stats(); st.Oldest <= 0 {
+				t.Errorf("Stats().Oldest = %v", st.Oldest)
+			}
+
+			srv.ClearFaults()
+			bad := testSale(4)
+			bad.CampaignID = "deleted-campaign"
+			report(t, r, bad)
+			if err := r.Flush(within(t, 10*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			m = collect(t, reader)
+			if n := m.sum("dripcel.reporter.rejected", queue); n != 1 {
+				t.Errorf("rejected %d, want 1", n)
+			}
+			if n, _ := m.gauge("dripcel.reporter.queue.length", queue); n != 0 {
+				t.Errorf("queue length after the flush %v, want 0", n)
+			}
+			if age, _ := m.gauge("dripcel.reporter.queue.oldest_age", queue); age != 0 {
+				t.Errorf("oldest age after the flush %v, want 0", age)
+			}
+		})
+	}
+}

@@ -152,3 +152,25 @@ func TestPurgeRejected(t *testing.T) {
 		t.Errorf("%d rejected left", st.Rejected)
 	}
 }
+
+// TestQueueOldest: the outbox's Queue says how long its oldest sale has
+// waited, so a Reporter on any instance can report it.
+func TestQueueOldest(t *testing.T) {
+	pool, schema := testSchema(t)
+	srv := fakeDripcel(t)
+	o := newOutbox(t, pool, client(t, srv.URL, srv.Key), schema)
+	q := o.Queue()
+	defer func() { _ = q.Close() }()
+	if d, err := q.Oldest(context.Background()); err != nil || d != 0 {
+		t.Fatalf("empty outbox: Oldest = %v, %v", d, err)
+	}
+	enqueue(t, pool, o, sale(1))
+	if _, err := pool.Exec(context.Background(), `UPDATE `+pgx.Identifier{schema, "dripcel_outbox"}.Sanitize()+
+		` SET enqueued_at = now() - interval '90 seconds'`); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := q.Oldest(context.Background()); err != nil || d < 90*time.Second || d > 100*time.Second {
+		t.Errorf("Oldest = %v, %v; want about 90s", d, err)
+	}
+	var _ dripcel.AgedQueue = q
+}

@@ -58,3 +58,16 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	}
 	return st, nil
 }
+
+// Oldest is how long the oldest sale in the outbox has waited since it was
+// enqueued, on the database's clock, or 0 when the outbox is empty. It makes
+// the Queue a dripcel.AgedQueue, so that every instance's Reporter can say
+// how far behind delivery is, whoever holds the lease.
+func (q *Queue) Oldest(ctx context.Context) (time.Duration, error) {
+	var ms float64
+	err := q.o.pool.QueryRow(ctx, `SELECT coalesce(extract(epoch FROM now() - min(enqueued_at)) * 1000, 0) FROM `+q.o.outbox).Scan(&ms)
+	if err != nil {
+		return 0, fmt.Errorf("dripcelpg: oldest: %w", err)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
+}

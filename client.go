@@ -86,6 +86,11 @@ type Client struct {
 	split       splitStrategy // see settle.go
 	headers     struct{ userAgent, json []string }
 	baseString  string // base.String()
+
+	// The ledger (ledger.go): nil for none.
+	ledger       Ledger
+	ledgerResend bool
+	scope        [32]byte // ledgerScope of the key and base URL
 }
 
 // NewClient returns a client that authenticates with apiKey (an API key with
@@ -132,6 +137,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		bodyCap:     newBodyCap(cfg.maxBatchBytes),
 	}
 	c.baseString = base.String()
+	if cfg.ledger != nil {
+		c.ledger, c.ledgerResend = cfg.ledger, cfg.ledgerResend
+		c.scope = ledgerScope(apiKey, c.baseString)
+	}
 	c.headers.userAgent = []string{c.userAgent}
 	c.headers.json = []string{"application/json"}
 	// The policy counts faults and 429s apart and bounds both; the waits

@@ -70,6 +70,9 @@ func FateOf(err error) Fate {
 	if err == nil {
 		return Recorded
 	}
+	if errors.Is(err, ErrKnownFromLedger) {
+		return AlreadyRecorded
+	}
 	var ue *UploadError
 	if errors.As(err, &ue) && ue.Total == 1 {
 		return ue.Outcome(0).Fate

@@ -21,9 +21,11 @@ import (
 // (unless 413s for bodies no larger than that keep coming: the limit has
 // really fallen), and after a run of accepted requests the cap was
 // limiting, it probes upward: the next request is cut at the configured
-// maximum. A probe refused costs one request and doubles the run needed
-// before the next one, up to maxProbeAfter, so that against a limit really
-// below the maximum probing costs a fraction of a percent of the requests
+// maximum. The run needed is 2 after a single 413, and doubles with each
+// further 413 that agreed with the search and with each probe refused (a
+// probe refused costs about a request and a half), up to maxProbeAfter: a
+// lone 413 is doubted at once, while against a limit really below the
+// maximum probing soon costs under a percent of the requests
 // (BenchmarkBodyCapRecovery measures both cases).
 type bodyCap struct {
 	mu       sync.Mutex
@@ -36,6 +38,7 @@ type bodyCap struct {
 	probeAfter int // the run that starts a probe
 	probeFrom  int // the cap before the probe in flight; 0 when not probing
 	contrary   int // 413s in a row for bodies no larger than fits
+	refusals   int // 413s, probes aside, since the last probe that fitted
 }
 
 // closeEnough is when the search stops: the gap between what fits and what
@@ -108,6 +111,11 @@ func (c *bodyCap) refused(size int) {
 		c.tooLarge = size
 	}
 	c.cap = c.next()
+	// Each 413 that agrees with the search is more evidence of a real
+	// limit: wait longer before doubting it. One 413 alone is doubted
+	// soon.
+	c.refusals++
+	c.probeAfter = max(c.probeAfter, min(1<<min(c.refusals, 16), maxProbeAfter))
 }
 
 // accepted takes an answer to a body of size bytes; limited says the cap
@@ -117,7 +125,7 @@ func (c *bodyCap) accepted(size int, limited bool) {
 	if c.probeFrom > 0 && size > c.probeFrom {
 		// A probe fitted: what was refused before does not bound the
 		// limit now.
-		c.probeFrom = 0
+		c.probeFrom, c.refusals = 0, 0
 		c.probeAfter = firstProbeAfter
 	}
 	if size > c.fits {

@@ -135,37 +135,35 @@ func (c *bodyCap) accepted(size int, limited bool) {
 		c.tooLarge = 0 // the limit has risen, or the 413 was a mistake
 		c.cap = c.max
 	}
-	if !limited {
+	if !limited || c.cap >= c.max {
+		c.run = 0
 		return
 	}
+	c.run++
 	if c.tooLarge > 0 {
 		if next := c.next(); next > c.cap {
 			// A full body fitted: try halfway to the size known too
 			// large, unless that is close enough already.
-			c.cap, c.run = next, 0
+			c.cap = next
 			return
 		}
 	}
-	if c.cap >= c.max {
-		c.run = 0
-		return
-	}
-	if c.run++; c.run >= c.probeAfter && c.probeFrom == 0 {
+	if c.run >= c.probeAfter && c.probeFrom == 0 {
 		c.probeFrom, c.cap, c.run = c.cap, c.max, 0
 	}
 }
 
 // next is the cap to try: halfway between what fits and what does not, or
-// half what does not while nothing has fitted yet, never below what fits.
-// Caller holds mu.
+// half what does not while nothing has fitted yet; never below what fits,
+// nor above the configured maximum. Caller holds mu.
 func (c *bodyCap) next() int {
 	if c.fits == 0 {
-		return max(c.tooLarge/2, 1)
+		return min(max(c.tooLarge/2, 1), c.max)
 	}
 	if c.tooLarge-c.fits <= c.tooLarge/closeEnough {
-		return c.fits
+		return min(c.fits, c.max)
 	}
-	return max((c.fits+c.tooLarge)/2, c.fits)
+	return min(max((c.fits+c.tooLarge)/2, c.fits), c.max)
 }
 
 // answered reports whether err is an answer Dripcel read the body for: its

@@ -29,6 +29,10 @@
 // Dripcel refuses is sent again in parts until each sale has Dripcel's answer
 // about it alone.
 //
+// With WithLedger, what Dripcel has confirmed is remembered (in a file with
+// OpenFileLedger, or in PostgreSQL with package dripcelpg) and never sent
+// again: a sale the ledger holds is AlreadyRecorded without a request.
+//
 // The API key never appears in an error, a log line or a printed value.
 //
 // The API is described on the "Sales" page of Dripcel's API documentation.

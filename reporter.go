@@ -88,8 +88,9 @@ type ReporterStats struct {
 	Spooled int
 	// Sent is how many sales Dripcel accepted.
 	Sent int64
-	// Duplicates is how many sales Dripcel already had (ErrDuplicateSale):
-	// delivered, and not sent again.
+	// Duplicates is how many sales Dripcel already had (ErrDuplicateSale),
+	// by its own answer or the client's Ledger: delivered, and not sent
+	// again.
 	Duplicates int64
 	// Rejected is how many sales Dripcel refused for their content and were
 	// handed to WithOnRejected.

@@ -104,6 +104,10 @@ func TestLedgerWithOutbox(t *testing.T) {
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Close stops the sender, so the counters include the last batch.
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 	st := r.Stats()
 	if st.Sent != 100 || st.Duplicates != 200 {
 		t.Errorf("sent %d, duplicates %d; want 100 and 200", st.Sent, st.Duplicates)

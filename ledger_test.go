@@ -88,13 +88,18 @@ func wantAllKnown(t *testing.T, err error, n int) {
 }
 
 // The same upload a second time costs no request: every sale is settled
-// from the ledger, with an error that says so. Both upload paths.
+// from the ledger, with an error that says so. Both upload paths, one batch
+// at a time and four.
 func TestLedgerUploadAgainCostsNothing(t *testing.T) {
-	for _, stream := range []bool{false, true} {
-		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+	for _, tc := range []struct {
+		stream      bool
+		concurrency int
+	}{{false, 1}, {true, 1}, {false, 4}, {true, 4}} {
+		stream := tc.stream
+		t.Run(fmt.Sprintf("stream=%v/concurrency=%d", stream, tc.concurrency), func(t *testing.T) {
 			srv := ledgerServer(t)
 			l := openLedger(t)
-			c := ledgerClient(t, srv.URL, l)
+			c := ledgerClient(t, srv.URL, l, dripcel.WithConcurrency(tc.concurrency))
 			sales := datedSales(5000)
 			upload := func() error {
 				if stream {
@@ -437,7 +442,7 @@ func TestLedgerCrashBetweenAnswerAndWrite(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Count(dripcel.AlreadyRecorded) != len(sales) || ue.Count(dripcel.NotDelivered) != 0 {
 		t.Fatalf("err = %v, want every sale already recorded", err)
 	}
-	lost := len(sales) - int(countKnown(ue))
+	lost := len(sales) - countKnown(ue)
 	reqs := srv.Requests()[first:]
 	if lost == 0 || lost > len(sales)/2 || reqs[0].Status != 409 || reqs[0].Sales != lost {
 		t.Fatalf("%d sales not known after the crash; first request %+v", lost, reqs[0])
@@ -587,5 +592,11 @@ func TestFileLedgerRefuses(t *testing.T) {
 	}
 	if _, err := dripcel.OpenFileLedger(spool); err == nil {
 		t.Error("a spool was opened as a ledger")
+	}
+	if _, err := dripcel.NewClient(canaryKey, dripcel.WithLedger(nil)); err == nil {
+		t.Error("WithLedger(nil) accepted")
+	}
+	if _, err := dripcel.OpenFileLedger(filepath.Join(dir, "x.db"), dripcel.WithRetention(0)); err == nil {
+		t.Error("WithRetention(0) accepted")
 	}
 }

@@ -38,6 +38,8 @@ type batch struct {
 	body  *transport.Body // "[" then the sales' JSON separated by ","
 	idx   []int           // the upload index of each sale, in body order
 	spans [][2]int        // each sale's JSON: body.Buf[start:end]
+	keys  []LedgerKey     // each sale's ledger key, with a ledger only
+	full  bool            // closed because the next sale would not fit
 }
 
 // newBatch returns an empty batch, its body opened with "[", reusing the
@@ -55,7 +57,7 @@ func (c *Client) newBatch() *batch {
 // releaseBatch gives b's body back (see transport.Body) and b to the pool.
 func (c *Client) releaseBatch(b *batch) {
 	b.body.Release()
-	b.body, b.idx, b.spans = nil, b.idx[:0], b.spans[:0]
+	b.body, b.idx, b.spans, b.keys, b.full = nil, b.idx[:0], b.spans[:0], b.keys[:0], false
 	c.batches.Put(b)
 }
 
@@ -73,6 +75,10 @@ type uploader struct {
 	cause    error  // why reading stopped early, if it did
 	fields   wire.Fields
 	repeats  repeats
+	pending  []pendingSale // sales waiting for a ledger lookup (ledger.go)
+	known    []int         // indexes settled from the ledger, ascending
+	holdTail bool          // keep a last part-full request unsent (reporter_tail.go)
+	sentAny  bool          // a request of this upload was sent
 
 	// sem bounds the batches in flight; nil when they go one at a time.
 	sem chan struct{}
@@ -121,6 +127,13 @@ func (u *uploader) add(s *Sale, err error) bool {
 	if u.repeats.seen(&u.fields, i) {
 		return true
 	}
+	if u.lookingUp() {
+		if !u.hold(i, &u.fields) {
+			u.cause = u.stopCause()
+			return false
+		}
+		return true
+	}
 	if !u.push(i, &u.fields, u.send) {
 		u.cause = u.stopCause()
 		return false
@@ -149,6 +162,7 @@ func (u *uploader) push(i int, f *wire.Fields, send func(*batch) bool) bool {
 		next := c.newBatch()
 		next.body.Buf = append(next.body.Buf, b.body.Buf[start:]...)
 		b.body.Buf = b.body.Buf[:mark]
+		b.full = true
 		sent := send(b)
 		u.b = next
 		if !sent {
@@ -159,6 +173,9 @@ func (u *uploader) push(i int, f *wire.Fields, send func(*batch) bool) bool {
 	}
 	b.idx = append(b.idx, i)
 	b.spans = append(b.spans, [2]int{start, len(b.body.Buf)})
+	if c.ledger != nil {
+		b.keys = append(b.keys, c.ledgerKey(f))
+	}
 	if len(b.idx) == c.batchSize {
 		sent := send(b)
 		u.b = nil
@@ -175,6 +192,14 @@ func (u *uploader) push(i int, f *wire.Fields, send func(*batch) bool) bool {
 // sales never read are reported too, or -1 for a stream: then the sales
 // read.
 func (u *uploader) finish(total int) error {
+	if u.cause == nil && !u.lookUp() {
+		u.cause = u.stopCause()
+	}
+	if u.cause == nil && u.b != nil && u.holdTail && u.sentAny {
+		// A part-full request is kept back for the caller to send with
+		// the sales that follow (reporter_tail.go).
+		u.cause, u.unsentAt = errTailHeld, u.b.idx[0]
+	}
 	if u.cause == nil && u.b != nil {
 		sent := u.send(u.b)
 		u.b = nil
@@ -200,8 +225,9 @@ func (u *uploader) finish(total int) error {
 		// The sales after the last batch sent were not sent: for a slice,
 		// all the rest; for a stream, those read (a bad sale or a failed
 		// read included, last).
-		u.failed = append(u.failed, &BatchError{First: u.unsentAt, Last: total - 1, Fate: NotDelivered, Err: u.cause})
+		u.failed = append(u.failed, notSentRuns(u.unsentAt, total-1, u.known, u.cause)...)
 	}
+	u.failed = append(u.failed, knownRuns(u.known)...)
 	slices.SortFunc(u.failed, func(a, b *BatchError) int { return a.First - b.First })
 	u.failed = u.settleRepeats(u.failed, u.unsentAt)
 	if len(u.failed) == 0 {
@@ -228,6 +254,7 @@ func (u *uploader) send(b *batch) bool {
 		u.c.releaseBatch(b)
 		return false
 	}
+	u.sentAny = true
 	if u.sem == nil {
 		u.settle(b)
 		return true
@@ -273,7 +300,10 @@ func (u *uploader) post(b *batch, ps []int) error {
 		body.Buf = append(body.Buf, ']')
 		defer body.Release()
 	}
-	size := len(body.Buf)
+	size, n, full := len(body.Buf), len(b.idx), b.full
+	if ps != nil {
+		n, full = len(ps), false
+	}
 	r := request{method: http.MethodPost, path: "/sales", placement: transport.Header}
 	if size < smallBody {
 		r.body = bytes.Clone(body.Buf)
@@ -281,7 +311,7 @@ func (u *uploader) post(b *batch, ps []int) error {
 		r.pooled = body
 	}
 	err := u.c.do(u.ctx, r)
-	u.c.bodyCap.learn(size, err)
+	u.c.bodyCap.learn(size, n, full, err)
 	return err
 }
 

@@ -57,6 +57,10 @@ type Client struct {
 	// paceGap is the budget's PaceInterval, for sizing a LeasedQueue's
 	// claims (queue_lease.go).
 	paceGap time.Duration
+	// The ledger (ledger.go): nil for none.
+	ledger       Ledger
+	ledgerResend bool
+	scope        [32]byte // ledgerScope of the key and base URL
 }
 
 // NewClient returns a client that authenticates with apiKey (an API key with
@@ -106,6 +110,10 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}
 	c.baseString = base.String()
 	c.paceGap = PaceInterval(cfg.rateN, cfg.rateWindow)
+	if cfg.ledger != nil {
+		c.ledger, c.ledgerResend = cfg.ledger, cfg.ledgerResend
+		c.scope = ledgerScope(apiKey, c.baseString)
+	}
 	c.headers.userAgent = []string{c.userAgent}
 	c.headers.json = []string{"application/json"}
 	// The policy counts faults and 429s apart and bounds both; the waits

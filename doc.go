@@ -47,6 +47,14 @@
 // (network errors, 500, 502, 503, 504) are retried with backoff
 // ([WithMaxRetries], [WithRetryWait]).
 //
+// # Never asking twice
+//
+// With [WithLedger], what Dripcel has confirmed is remembered (in a file with
+// [OpenFileLedger], or in PostgreSQL with package dripcelpg) and never sent
+// again: a sale the ledger holds is AlreadyRecorded without a request
+// ([ErrKnownFromLedger]). Uploading a file a second time then costs nothing
+// of the budget.
+//
 // # Reporting from a checkout
 //
 // A [Reporter] queues sales and sends them in the background, so that a

@@ -17,7 +17,9 @@ const (
 	Recorded Fate = iota + 1
 	// AlreadyRecorded: Dripcel has the sale. It answered 409 "Duplicate
 	// sale" for this sale alone, or the sale repeats (same identifier, cell
-	// and soldAt date) an earlier sale of the same upload that Dripcel has.
+	// and soldAt date) an earlier sale of the same upload that Dripcel has,
+	// or the client's Ledger holds it (Outcome.Err then matches
+	// ErrKnownFromLedger, and the sale was not sent).
 	// When Dripcel stores part of a batch it refuses, a sale it stored then
 	// is also reported here: its own answer cannot tell the two apart.
 	AlreadyRecorded
@@ -69,6 +71,9 @@ type Outcome struct {
 func FateOf(err error) Fate {
 	if err == nil {
 		return Recorded
+	}
+	if errors.Is(err, ErrKnownFromLedger) {
+		return AlreadyRecorded
 	}
 	var ue *UploadError
 	if errors.As(err, &ue) && ue.Total == 1 {

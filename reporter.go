@@ -93,8 +93,9 @@ type ReporterStats struct {
 	Spooled int
 	// Sent is how many sales Dripcel accepted.
 	Sent int64
-	// Duplicates is how many sales Dripcel already had (ErrDuplicateSale):
-	// delivered, and not sent again.
+	// Duplicates is how many sales Dripcel already had (ErrDuplicateSale),
+	// by its own answer or the client's Ledger: delivered, and not sent
+	// again.
 	Duplicates int64
 	// Rejected is how many sales Dripcel refused for their content and were
 	// handed to WithOnRejected.
@@ -642,8 +643,13 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 		foreign    error
 		sent, dups int64
 		rejects    int64
+		held       []QueuedSale // kept back to fill the next request (reporter_tail.go)
 	)
 	for i, o := range outs {
+		if errors.Is(o.Err, errTailHeld) {
+			held = append(held, batch[i])
+			continue
+		}
 		if o.Fate.Settled() {
 			verdicts = append(verdicts, Verdict{QueuedSale: batch[i], Outcome: o})
 			switch o.Fate {
@@ -689,6 +695,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 				slog.String("error", err.Error()))
 		}
 	}
+	r.keepTail(rec, held)
 
 	r.mu.Lock()
 	r.stats.Sent += sent
@@ -798,7 +805,7 @@ func byCampaignAlone(s Sale) (Sale, bool) {
 // send uploads sales and returns each one's outcome, as UploadSales
 // reports it: Dripcel's own verdict, or NotDelivered with the cause.
 func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
-	err := r.client.UploadSales(ctx, sales)
+	err := r.client.uploadSales(ctx, sales, r.holdTail(len(sales)))
 	outs := make([]Outcome, len(sales))
 	var ue *UploadError
 	switch {

@@ -80,7 +80,14 @@ var errStopped = errors.New("upload stopped after an earlier batch failed")
 // Requests are retried as a whole, with the same body. That is safe: Dripcel
 // refuses a sale it already has as a duplicate, so a 409 after a retry
 // usually means the first attempt got through.
-func (c *Client) UploadSales(ctx context.Context, sales []Sale) (err error) {
+func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
+	return c.uploadSales(ctx, sales, false)
+}
+
+// uploadSales is UploadSales; with holdTail, a last part-full request is
+// not sent when an earlier request was, and its sales are NotDelivered
+// with errTailHeld (see reporter_tail.go).
+func (c *Client) uploadSales(ctx context.Context, sales []Sale, holdTail bool) (err error) {
 	if len(sales) == 0 {
 		return nil
 	}
@@ -92,6 +99,7 @@ func (c *Client) UploadSales(ctx context.Context, sales []Sale) (err error) {
 	}
 	u := c.newUploader(ctx, cells)
 	u.repeats.expect = len(sales)
+	u.holdTail = holdTail
 	for i := range sales {
 		if !u.add(&sales[i], nil) {
 			break

@@ -53,11 +53,16 @@ func (u *uploader) settle(b *batch) {
 // answer to a request holding exactly them; streak is split's.
 func (u *uploader) resolve(b *batch, ps []int, err error, streak int) {
 	if err == nil {
+		u.remember(b, ps)
 		return // recorded: sales outside u.failed are
 	}
 	if apiErr, ok := refusedContent(err); ok {
 		if len(ps) == 1 {
-			u.record(b, ps, refusal(apiErr), err)
+			f := refusal(apiErr)
+			if f == AlreadyRecorded {
+				u.remember(b, ps)
+			}
+			u.record(b, ps, f, err)
 			return
 		}
 		u.split(b, ps, streak)

@@ -174,6 +174,13 @@ func (t *telemetry) countUpload(ctx context.Context, total int, err error) (coun
 		for _, f := range []Fate{Recorded, AlreadyRecorded, Refused, NotDelivered} {
 			counts[f] = ue.Count(f)
 		}
+		// A Reporter's tail, held back to fill a later request, is not
+		// an outcome yet: it is counted when it is sent.
+		for _, be := range ue.Batches {
+			if errors.Is(be.Err, errTailHeld) {
+				counts[NotDelivered] -= be.Last - be.First + 1
+			}
+		}
 	case errors.Is(err, ErrInvalidSale):
 		counts[0] = max(total, 0)
 	default:

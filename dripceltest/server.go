@@ -43,7 +43,7 @@
 //     had named it: the campaign's country reads its cell, its default
 //     fills a blank saleValue, and it is a duplicate of a sale with the same
 //     cell, campaign and soldAt date, however either named the campaign.
-//   - An upload body over 100,000 bytes (an Express service's default JSON
+//   - An upload body over 102,400 bytes (an Express service's default JSON
 //     limit; WithMaxBodyBytes sets another) is 413 with Express's own HTML
 //     error page, not Dripcel's envelope, checked before the key as an
 //     app-wide body parser would.
@@ -89,9 +89,10 @@ import (
 const DefaultKey = "dripceltest-key"
 
 // MaxBodyBytes is the largest upload body the server accepts unless
-// WithMaxBodyBytes says otherwise: an Express service's default JSON limit
-// of 100 KB, counted as 100,000 bytes.
-const MaxBodyBytes = 100_000
+// WithMaxBodyBytes says otherwise: an Express service's default JSON limit,
+// "100kb", which Express counts as 102,400 bytes (a body of 102,401 bytes
+// gets the 413; measured on a real Express server).
+const MaxBodyBytes = 102_400
 
 // southAfrica is SAST, UTC+2 all year.
 var southAfrica = time.FixedZone("SAST", 2*60*60)

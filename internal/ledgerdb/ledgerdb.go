@@ -1,0 +1,290 @@
+// Package ledgerdb is the file behind dripcel.FileLedger: a set of
+// fixed-size entries (a sale's soldAt date and a digest of the sale) in one
+// bbolt file.
+//
+// An entry's key is its date, big-endian, then its digest, so that entries
+// sort by date and the expired ones are the first of the bucket: pruning
+// reads from the start and stops at the first entry still kept, whatever
+// the file's size. The file holds digests only, never a cell number or an
+// identifier.
+//
+// bbolt is used, as for the Reporter's spool, because every Add is a
+// transaction committed with fsync before it returns and a torn write
+// leaves the previous state intact. A file that is not a ledger is refused
+// and left exactly as it was.
+package ledgerdb
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Errors a caller may want to tell apart; returned errors wrap them.
+var (
+	// ErrForeign: the file exists but is not a ledger written by this
+	// package.
+	ErrForeign = errors.New("not a dripcel ledger file")
+	// ErrLocked: another process, or another open DB in this one, holds
+	// the file.
+	ErrLocked = errors.New("ledger file is in use")
+	// ErrClosed: the DB was closed.
+	ErrClosed = errors.New("ledger is closed")
+)
+
+// Names written into every ledger, so that a file can be recognised as one.
+var (
+	metaBucket    = []byte("dripcel.meta")
+	entriesBucket = []byte("dripcel.ledger")
+	magicKey      = []byte("magic")
+	magicValue    = []byte("dripcel-go ledger")
+	versionKey    = []byte("version")
+	versionValue  = []byte("1")
+)
+
+// lockTimeout is how long Open waits for another holder of the file before
+// reporting ErrLocked, as the spool does.
+const lockTimeout = 200 * time.Millisecond
+
+// SumSize is the size of an entry's digest.
+const SumSize = 16
+
+// keySize is an entry's key: the date, then the digest.
+const keySize = 4 + SumSize
+
+// Entry is one sale: its soldAt date as yyyymmdd, and its digest.
+type Entry struct {
+	Date uint32
+	Sum  [SumSize]byte
+}
+
+func (e *Entry) key(k *[keySize]byte) []byte {
+	binary.BigEndian.PutUint32(k[:4], e.Date)
+	copy(k[4:], e.Sum[:])
+	return k[:]
+}
+
+// DB is an open ledger file. Its methods are safe for concurrent use.
+type DB struct {
+	path string
+
+	mu sync.RWMutex // guards db against Close while a call uses it
+	db *bolt.DB
+}
+
+// Open opens the ledger at path, creating it (mode 0600) if it does not
+// exist. A file that is not a ledger is refused without a byte written.
+func Open(path string) (*DB, error) {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && !info.Mode().IsRegular():
+		return nil, fmt.Errorf("ledger %s: %w: not a regular file", path, ErrForeign)
+	case err == nil && info.Size() > 0:
+		// Recognise it read-only first: opening a bbolt file for writing
+		// may write to it, which a foreign file must never see.
+		if err := inspect(path); err != nil {
+			return nil, err
+		}
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	if err := guard(func() error { return db.Update(initialise) }); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return &DB{path: path, db: db}, nil
+}
+
+func inspect(path string) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	if err != nil {
+		return openError(path, err)
+	}
+	defer func() { _ = db.Close() }()
+	if err := guard(func() error { return db.View(recognise) }); err != nil {
+		return fmt.Errorf("ledger %s: %w; the file was left untouched", path, err)
+	}
+	return nil
+}
+
+// recognise accepts a ledger of this format, and an empty bbolt file (one
+// created by Open that crashed before it was initialised).
+func recognise(tx *bolt.Tx) error {
+	var foreign []byte
+	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		if string(name) != string(metaBucket) && string(name) != string(entriesBucket) && foreign == nil {
+			foreign = append([]byte(nil), name...)
+		}
+		return nil
+	})
+	if foreign != nil {
+		return fmt.Errorf("%w: it holds bucket %q", ErrForeign, foreign)
+	}
+	meta := tx.Bucket(metaBucket)
+	if meta == nil {
+		if tx.Bucket(entriesBucket) != nil {
+			return fmt.Errorf("%w: entries without a header", ErrForeign)
+		}
+		return nil
+	}
+	if string(meta.Get(magicKey)) != string(magicValue) {
+		return fmt.Errorf("%w: wrong header", ErrForeign)
+	}
+	if v := meta.Get(versionKey); string(v) != string(versionValue) {
+		return fmt.Errorf("%w: format version %q, this program reads %q", ErrForeign, v, versionValue)
+	}
+	return nil
+}
+
+func initialise(tx *bolt.Tx) error {
+	if err := recognise(tx); err != nil {
+		return err
+	}
+	if tx.Bucket(metaBucket) != nil && tx.Bucket(entriesBucket) != nil {
+		return nil
+	}
+	meta, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	if err := meta.Put(magicKey, magicValue); err != nil {
+		return err
+	}
+	if err := meta.Put(versionKey, versionValue); err != nil {
+		return err
+	}
+	_, err = tx.CreateBucketIfNotExists(entriesBucket)
+	return err
+}
+
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("ledger %s: %w (by another process, or a ledger not yet closed)", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
+		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("ledger %s: %w (%w); the file was left untouched", path, ErrForeign, err)
+	}
+	return fmt.Errorf("ledger %s: %w", path, err)
+}
+
+// guard runs fn and turns a panic into an error: bbolt panics on some kinds
+// of damaged page rather than returning an error.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged file: %v", p)
+		}
+	}()
+	return fn()
+}
+
+// Path is the file the ledger lives in.
+func (d *DB) Path() string { return d.path }
+
+func (d *DB) use(fn func(db *bolt.DB) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.db == nil {
+		return ErrClosed
+	}
+	return guard(func() error { return fn(d.db) })
+}
+
+// Has reports, for each entry, whether the ledger holds it, in one read
+// transaction.
+func (d *DB) Has(entries []Entry) ([]bool, error) {
+	held := make([]bool, len(entries))
+	var k [keySize]byte
+	err := d.use(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(entriesBucket)
+			for i := range entries {
+				held[i] = b.Get(entries[i].key(&k)) != nil
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: read: %w", d.path, err)
+	}
+	return held, nil
+}
+
+// Add stores entries and, in the same durable transaction, deletes at most
+// pruneMax entries dated before pruneBefore (none when pruneMax is 0). It
+// returns how many it deleted.
+func (d *DB) Add(entries []Entry, pruneBefore uint32, pruneMax int) (pruned int, err error) {
+	var k [keySize]byte
+	err = d.use(func(db *bolt.DB) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(entriesBucket)
+			for i := range entries {
+				if err := b.Put(entries[i].key(&k), []byte{}); err != nil {
+					return err
+				}
+			}
+			// Collected first, then deleted: a bbolt cursor may skip keys
+			// when its bucket changes under it.
+			var expired [][]byte
+			c := b.Cursor()
+			for key, _ := c.First(); key != nil && len(expired) < pruneMax; key, _ = c.Next() {
+				if len(key) != keySize || binary.BigEndian.Uint32(key[:4]) >= pruneBefore {
+					break
+				}
+				expired = append(expired, append([]byte(nil), key...))
+			}
+			for _, key := range expired {
+				if err := b.Delete(key); err != nil {
+					return err
+				}
+			}
+			pruned = len(expired)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ledger %s: write: %w", d.path, err)
+	}
+	return pruned, nil
+}
+
+// Len is how many entries the ledger holds.
+func (d *DB) Len() (int, error) {
+	var n int
+	err := d.use(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			n = tx.Bucket(entriesBucket).Stats().KeyN
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ledger %s: %w", d.path, err)
+	}
+	return n, nil
+}
+
+// Close releases the file; calls after it return ErrClosed.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.db == nil {
+		return nil
+	}
+	err := d.db.Close()
+	d.db = nil
+	if err != nil {
+		return fmt.Errorf("ledger %s: close: %w", d.path, err)
+	}
+	return nil
+}

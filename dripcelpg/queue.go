@@ -204,13 +204,19 @@ func (q *Queue) Settle(ctx context.Context, verdicts []dripcel.Verdict) error {
 		if v.Outcome.Fate == dripcel.Refused {
 			refused = append(refused, int64(v.ID))
 			refusedTerms = append(refusedTerms, term)
-			status := 0
+			// Dripcel's own words ("Campaign not found") are what an
+			// operator reads and filters by; the status is kept beside
+			// them. A sale refused before it was sent keeps the reason.
+			status, answer := 0, fmt.Sprint(v.Outcome.Err)
 			var apiErr *dripcel.APIError
 			if errors.As(v.Outcome.Err, &apiErr) {
 				status = apiErr.StatusCode
+				if apiErr.FromDripcel && apiErr.Message != "" {
+					answer = apiErr.Message
+				}
 			}
 			statuses = append(statuses, int32(status))
-			answers = append(answers, fmt.Sprint(v.Outcome.Err))
+			answers = append(answers, answer)
 			continue
 		}
 		done = append(done, int64(v.ID))

@@ -23,7 +23,8 @@ type RejectedSale struct {
 	// 0 when the sale was refused before it was sent (invalid under the
 	// client's checks).
 	Status int
-	// Error is Dripcel's answer, as the client reported it.
+	// Error is Dripcel's message ("Campaign not found"), or, for a sale
+	// refused before it was sent, the client's reason.
 	Error string
 	// Attempts is how many times the sale was sent.
 	Attempts int

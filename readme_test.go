@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -40,6 +41,8 @@ var readmeImports = map[string]string{
 	"pgx":          "github.com/jackc/pgx/v5",
 	"pgxpool":      "github.com/jackc/pgx/v5/pgxpool",
 	"redis":        "github.com/redis/go-redis/v9",
+	"sdkmetric":    "go.opentelemetry.io/otel/sdk/metric",
+	"sdktrace":     "go.opentelemetry.io/otel/sdk/trace",
 }
 
 // readmePrelude declares what the README's blocks use without defining:
@@ -54,6 +57,10 @@ import (
 	"github.com/dripcel-go/dripcel"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"net/http"
+	"github.com/dripcel-go/dripcel/dripcelpg"
 )
 
 var (
@@ -68,7 +75,12 @@ var (
 	caPEM                      []byte
 	pool                       *pgxpool.Pool
 	rows                       pgx.Rows
+	reader                     sdkmetric.Reader
+	spanExporter               sdktrace.SpanExporter
+	outbox                     *dripcelpg.Outbox
 )
+
+func requireAdmin(h http.Handler) http.Handler { return h }
 
 func retryLater(dripcel.Sale)                                  {}
 func nightlyUpload(context.Context, *dripcel.Client)           {}
@@ -136,6 +148,7 @@ func TestReadmeGoBlocksCompile(t *testing.T) {
 // uses, at the top; its body inside a function unless it declares its own.
 func blockFile(src string) string {
 	imports := map[string]bool{}
+	named := map[string]string{} // path → the name a block uses it by
 	for _, m := range importBlock.FindAllString(src, -1) {
 		for _, p := range importPath.FindAllStringSubmatch(m, -1) {
 			imports[p[1]] = true
@@ -146,6 +159,9 @@ func blockFile(src string) string {
 	for _, m := range usedPackage.FindAllStringSubmatch(code, -1) {
 		if p, ok := readmeImports[m[1]]; ok && !declaresName(body, m[1]) {
 			imports[p] = true
+			if path.Base(p) != m[1] {
+				named[p] = m[1]
+			}
 		}
 	}
 	var b strings.Builder
@@ -156,7 +172,7 @@ func blockFile(src string) string {
 	}
 	sort.Strings(sorted)
 	for _, p := range sorted {
-		fmt.Fprintf(&b, "import %q\n", p)
+		fmt.Fprintf(&b, "import %s %q\n", named[p], p)
 	}
 	if regexp.MustCompile(`(?m)^func `).MatchString(body) {
 		b.WriteString("\n" + body)

@@ -42,7 +42,7 @@ type Mapping struct {
 	// mapped marks fields named by --map.
 	mapped [NumFields]bool
 	// campaign is --campaign: the campaign of the rows that name no
-	// identifier (of every row with --match-by campaign_id).
+	// identifier; a row's own identifier wins over it.
 	campaign string
 	// matchBy is --match-by: the identifier sent for a row that names
 	// more than one; NumFields when not given (such rows are invalid).
@@ -147,9 +147,6 @@ func (m *Mapping) read(r *Row) {
 	}
 	var ids [NumFields]string
 	for _, f := range IdentifierFields {
-		if f == CampaignID && m.campaign != "" {
-			continue // --campaign stands in for the column
-		}
 		ids[f] = get(f)
 	}
 	by, problem, several := m.identify(vals, &ids)

@@ -34,27 +34,26 @@ func parseMatchBy(s string) (Field, error) {
 }
 
 // identify picks the identifier a row is sent by, from ids, the row's
-// identifier values (trimmed; the campaign_id column's left out when
-// --campaign stands in for it). It returns that field, or NumFields and the
+// identifier values (trimmed). It returns that field, or NumFields and the
 // problem; several says the row names more than one that --match-by did not
 // settle.
 //
 // A row naming one identifier is sent by it, whatever --match-by says: a
-// file may hold rows by campaign and rows by click side by side. --campaign
-// fills only the rows naming none, so that it never adds a second
-// identifier to a row Dripcel would then refuse; with --match-by
-// campaign_id it is the campaign of every row, as that is the one asked for.
+// file may hold rows by campaign and rows by click side by side. The row's
+// own identifier always wins over --campaign, which fills only the rows
+// naming none: added to a row naming a send or click it would make a sale
+// Dripcel refuses, and put in place of a campaign_id cell it would move the
+// sale to another campaign without a word.
 func (m *Mapping) identify(vals *[NumFields]value, ids *[NumFields]string) (by Field, problem string, several bool) {
 	var named []Field
 	for _, f := range IdentifierFields {
-		ignored := f == CampaignID && m.campaign != ""
 		// A value of the wrong type is named, though unreadable: its own
 		// problem is reported, and it must not read as "missing" too.
-		if ids[f] != "" || (vals[f].badType != "" && !ignored) {
+		if ids[f] != "" || vals[f].badType != "" {
 			named = append(named, f)
 		}
 	}
-	if m.campaign != "" && (len(named) == 0 || m.matchBy == CampaignID) {
+	if len(named) == 0 && m.campaign != "" {
 		ids[CampaignID] = m.campaign
 		return CampaignID, "", false
 	}

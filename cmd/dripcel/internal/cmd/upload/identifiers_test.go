@@ -71,8 +71,8 @@ c2 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click
 }
 
 // TestUploadCampaignFillsRowsWithoutIdentifier checks that --campaign goes
-// only to the rows naming no send or click: added to the others it would
-// make sales Dripcel refuses.
+// only to the rows naming no identifier: added to the others it would make
+// sales Dripcel refuses.
 func TestUploadCampaignFillsRowsWithoutIdentifier(t *testing.T) {
 	srv := newServer(t)
 	path := writeFile(t, "orders.csv", `send_id,click_id,cell,soldAt
@@ -88,15 +88,14 @@ c1 27725550101 raw="27725550101" soldAt="2025-10-14" value=default send="s-1" cl
 `)
 	wantContains(t, "stdout", r.Stdout, "3 rows read, 3 sent\n  by campaign_id: 1; by send_id: 1; by click_id: 1\n")
 
-	t.Run("with --match-by campaign_id it is every row's", func(t *testing.T) {
+	t.Run("with --match-by campaign_id a row's own identifier still wins", func(t *testing.T) {
 		srv := newServer(t)
 		r := runCLI(t, env(srv), "upload", "--campaign", campaign2, "--match-by", "campaign_id", path)
 		r.WantCode(t, 0)
-		wantStored(t, srv, `c2 27631231234 raw="27631231234" soldAt="2025-10-14" value=default send="" click=""
+		wantStored(t, srv, `c1 27631231234 raw="27631231234" soldAt="2025-10-14" value=default send="" click="k-1"
 c2 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click=""
-c2 27725550101 raw="27725550101" soldAt="2025-10-14" value=default send="" click=""
+c1 27725550101 raw="27725550101" soldAt="2025-10-14" value=default send="s-1" click=""
 `)
-		wantContains(t, "stdout", r.Stdout, "3 rows read, 3 sent\n  by campaign_id: 3\n")
 	})
 }
 

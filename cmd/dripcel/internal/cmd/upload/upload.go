@@ -99,11 +99,11 @@ A sale names exactly one of campaign_id, send_id or click_id, the
 identifier Dripcel matches it to its campaign by: Dripcel refuses an upload
 naming more than one. So each row is sent by the one it names, and a file
 needs only one of these columns (an export of clicks kept at checkout has
-click_id and no campaign). --campaign fills the rows naming none (and
-replaces a campaign_id column). A row naming more than one is invalid
-unless --match-by says which to send: with --match-by click_id a row with a
-click is sent by it, and a row whose click_id is blank by the one
-identifier it does name. The summary counts the rows by the identifier
+click_id and no campaign). --campaign fills only the rows naming none: a
+row's own campaign_id, send_id or click_id wins over it. A row naming more
+than one is invalid unless --match-by says which to send: with --match-by
+click_id a row with a click is sent by it, and a row whose click_id is
+blank by the one identifier it does name. The summary counts the rows by the identifier
 they were sent by.
 
 A blank soldAt is filled with one time for the whole run, shown in the
@@ -196,7 +196,7 @@ the earlier run's rows before N and gains this run's.
 	f.client.Register(cmd)
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.maps, "map", nil, "read a field from another column: FIELD=COLUMN[,FIELD=COLUMN…], e.g. cell=Phone,campaign_id=Campaign")
-	fl.StringVar(&f.campaign, "campaign", "", "campaign ID for the rows naming no send_id or click_id, or for every row with --match-by campaign_id (a campaign_id column is then ignored)")
+	fl.StringVar(&f.campaign, "campaign", "", "campaign ID for the rows naming no campaign_id, send_id or click_id (a row's own identifier wins)")
 	fl.StringVar(&f.matchBy, "match-by", "", "for rows naming more than one of campaign_id, send_id and click_id, the one to send: campaign_id, send_id or click_id (a row naming one is sent by it)")
 	fl.StringVar(&f.region, "region", "", "convert local cells to international digits for this region, e.g. ZA (needed for Campaigns V2)")
 	fl.StringVar(&f.format, "format", "auto", "input format: csv, json, jsonl, xlsx or auto")

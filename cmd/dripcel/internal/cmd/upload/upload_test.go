@@ -159,11 +159,12 @@ func TestUploadCampaignFlag(t *testing.T) {
 	// No campaign_id column at all.
 	r := runCLI(t, env(srv), "upload", "--campaign", "c2", writeFile(t, "sales.csv", "cell,soldAt\n27631231234,2025-10-14\n"))
 	r.WantCode(t, 0)
-	// A campaign_id column is overridden.
-	r = runCLI(t, env(srv), "upload", "--campaign", "c2", writeFile(t, "sales.csv", "campaign_id,cell,soldAt\nc1,27821234567,2025-10-14\n"))
+	// A row's own campaign_id wins; --campaign fills the blank one.
+	r = runCLI(t, env(srv), "upload", "--campaign", "c2", writeFile(t, "sales.csv", "campaign_id,cell,soldAt\nc1,27821234567,2025-10-14\n,27725550101,2025-10-14\n"))
 	r.WantCode(t, 0)
 	wantStored(t, srv, `c2 27631231234 raw="27631231234" soldAt="2025-10-14" value=default send="" click=""
-c2 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click=""
+c1 27821234567 raw="27821234567" soldAt="2025-10-14" value=default send="" click=""
+c2 27725550101 raw="27725550101" soldAt="2025-10-14" value=default send="" click=""
 `)
 }
 

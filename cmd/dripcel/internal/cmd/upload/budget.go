@@ -3,7 +3,6 @@ package upload
 import (
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
@@ -17,7 +16,7 @@ func (u *upload) rateOptions() ([]dripcel.Option, error) {
 	f := u.flags
 	opts := []dripcel.Option{
 		dripcel.WithMaxRateLimitWaits(f.rateLimitWaits()),
-		dripcel.WithHTTPClient(&http.Client{Transport: &u.requests}),
+		dripcel.WithHTTPClient(&http.Client{Transport: u.sender}),
 	}
 	switch {
 	case f.rate == 0:
@@ -50,17 +49,6 @@ func (f *uploadFlags) budgetRate() int {
 	return dripcel.DefaultRateLimit
 }
 
-// requestCounter counts the requests the client makes, retries and 429s
-// included: each spends the budget.
-type requestCounter struct {
-	n atomic.Int64
-}
-
-func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // timeLeft reckons the time the rows not yet sent need under the budget:
 // the requests they fill, at the rows a request has carried so far (or
 // --batch-size before the first), each taking its share of a minute. On
@@ -73,8 +61,8 @@ func (u *upload) timeLeft(left int) time.Duration {
 	if perRequest == 0 {
 		perRequest = dripcel.DefaultMaxBatchBytes / 151 // a full body of realistic 151-byte sales
 	}
-	if n := u.requests.n.Load(); n > 0 && u.tally.sent > 0 {
-		perRequest = float64(u.tally.sent) / float64(n)
+	if n, settled := u.sender.counts(); n > 0 && settled > 0 {
+		perRequest = float64(settled) / float64(n)
 	}
 	requests := int((float64(left) + perRequest - 1) / perRequest)
 	window := time.Minute

@@ -7,9 +7,11 @@ import (
 	"syscall"
 )
 
-// onInterrupt makes the first Ctrl-C (or SIGTERM) stop reading and the
-// second abandon the request in flight. It returns the function that
-// stops listening.
+// onInterrupt makes the first Ctrl-C (or SIGTERM) stop reading and
+// sending: the request in flight is let finish, so its answer is not lost,
+// and no other is sent, not even while a refused request is being settled
+// sale by sale. The second abandons the request in flight at once. It
+// returns the function that stops listening.
 func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -24,9 +26,11 @@ func (u *upload) onInterrupt(cancel context.CancelFunc) func() {
 			if n == 0 {
 				u.interrupted.Store(true)
 				close(u.stop)
-				u.std.Err.Println("\ninterrupted: finishing the batch in flight (Ctrl-C again to abandon it)")
+				u.std.Err.Println("\ninterrupted: sending no more requests; waiting for the answer to the one in flight (Ctrl-C again to abandon it)")
+				u.sender.drain()
 				continue
 			}
+			u.abandoned.Store(true)
 			cancel()
 		}
 	}()

@@ -5,6 +5,8 @@ package upload_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"github.com/dripcel-go/dripcel/dripceltest"
 	"io"
 	"log"
 	"net/http"
@@ -14,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -156,7 +160,7 @@ func startHeld(t *testing.T) (r *running, g *gate, srvSales func() int, rejects 
 func TestUploadInterruptFinishesBatchInFlight(t *testing.T) {
 	run, g, stored, rejects := startHeld(t)
 	run.interrupt(t)
-	run.waitFor(t, "interrupted: finishing the batch in flight")
+	run.waitFor(t, "interrupted: sending no more requests")
 	g.open()
 	r := run.wait()
 	r.WantCode(t, 130)
@@ -176,7 +180,7 @@ func TestUploadInterruptFinishesBatchInFlight(t *testing.T) {
 func TestUploadSecondInterruptAbandonsBatch(t *testing.T) {
 	run, _, stored, rejects := startHeld(t)
 	run.interrupt(t)
-	run.waitFor(t, "interrupted: finishing the batch in flight")
+	run.waitFor(t, "interrupted: sending no more requests")
 	run.interrupt(t)
 	r := run.wait()
 	r.WantCode(t, 130)
@@ -190,11 +194,12 @@ func TestUploadSecondInterruptAbandonsBatch(t *testing.T) {
 		"c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)\n")
 }
 
-// TestUploadSecondInterruptEndsRateLimitWait checks that while the library
-// waits out a 429 (a whole budget window, as no Retry-After came), a first
-// Ctrl-C lets the batch finish and a second ends the wait at once: the
-// upload ends as interrupted (130) and its rows are not delivered.
-func TestUploadSecondInterruptEndsRateLimitWait(t *testing.T) {
+// TestUploadInterruptEndsRateLimitWait checks that while the library
+// waits out a 429 (a whole budget window, as no Retry-After came), the
+// first Ctrl-C ends the wait at once: no request is in flight, so nothing
+// is lost by stopping. The upload ends as interrupted (130), its rows not
+// delivered, with the line to go on from.
+func TestUploadInterruptEndsRateLimitWait(t *testing.T) {
 	srv := newServer(t)
 	srv.RateLimit(1, "")
 	rejects := filepath.Join(t.TempDir(), "rejects.csv")
@@ -208,15 +213,18 @@ func TestUploadSecondInterruptEndsRateLimitWait(t *testing.T) {
 			t.Fatal("no 429 answered")
 		}
 	}
-	run.interrupt(t)
-	run.waitFor(t, "interrupted: finishing the batch in flight")
+	began := time.Now()
 	run.interrupt(t)
 	r := run.wait()
 	r.WantCode(t, 130)
+	if took := time.Since(began); took > 20*time.Second {
+		t.Errorf("the first Ctrl-C took %v to end a wait for the rate limit", took)
+	}
 	if got := summaryLine(t, r.Stdout, "not delivered"); got != "not delivered 10 rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11" {
 		t.Errorf("summary %q", got)
 	}
-	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: abandoned by a second Ctrl-C")
+	wantContains(t, "stdout", r.Stdout, "run the same command again with --from-row 2")
+	wantContains(t, "rejects", readFile(t, rejects), "c1,27631231234,2025-10-14,2,not delivered: not sent after Ctrl-C (sending it again is safe)")
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
 	}
@@ -273,5 +281,95 @@ func TestUploadInterruptWhileReadingStdin(t *testing.T) {
 	}
 	if n := len(srv.Sales()); n != 0 {
 		t.Errorf("server holds %d sales", n)
+	}
+}
+
+// waitForMatch reads stderr until a line matches re, and returns it.
+func (r *running) waitForMatch(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if !ok {
+				t.Fatalf("stderr ended before a line matching %s", re)
+			}
+			if re.MatchString(line) {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no line matching %s on stderr", re)
+		}
+	}
+}
+
+// fortySales is a file of 40 distinct sales of campaign c1.
+func fortySales() string {
+	var b strings.Builder
+	b.WriteString("campaign_id,cell,soldAt\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "c1,276312300%02d,2025-10-14\n", i)
+	}
+	return b.String()
+}
+
+// TestUploadInterruptDuringSettle uploads again a file Dripcel has, to a
+// Dripcel that refuses a whole batch holding a duplicate (atomic): the
+// library settles the refused batch by sending its sales again in smaller
+// requests, each held a while. The progress counts the rows settled as it
+// goes; Ctrl-C in the middle stops the sending within one request; the
+// rows left are reported not delivered with the exact row to go on from;
+// and going on from there settles the rest.
+func TestUploadInterruptDuringSettle(t *testing.T) {
+	srv := newServer(t, dripceltest.WithBatchMode(dripceltest.BatchAtomic))
+	path := writeFile(t, "sales.csv", fortySales())
+	runCLI(t, env(srv), "upload", "--quiet", path).WantCode(t, 0)
+
+	srv.Delay(dripceltest.UntilCleared, 100*time.Millisecond)
+	before := len(srv.Requests())
+	rejects := filepath.Join(t.TempDir(), "rejects.csv")
+	args := []string{"upload", "--retries", "0", "--progress-every", "50ms", "--rejects", rejects}
+	run := start(t, invocation{Args: append(args, path), Env: env(srv)})
+	line := run.waitForMatch(t, regexp.MustCompile(`^uploading: ([1-9]|[1-3][0-9]) of 40 rows`))
+	t.Logf("progress while settling: %s", line)
+	sent := len(srv.Requests()) - before
+	if sent < 2 {
+		t.Fatalf("rows settled after %d requests: the refused batch was not being split", sent)
+	}
+	asked := len(srv.Requests())
+	run.interrupt(t)
+	r := run.wait()
+	r.WantCode(t, 130)
+	if after := len(srv.Requests()); after > asked+1 {
+		t.Errorf("%d requests answered after Ctrl-C, want at most the one in flight", after-asked)
+	}
+	m := regexp.MustCompile(`run the same command again with --from-row (\d+)\n`).FindStringSubmatch(r.Stdout)
+	if m == nil {
+		t.Fatalf("no line to go on from:\n%s", r.Stdout)
+	}
+	// The row to go on from is the first not delivered.
+	var first int
+	for _, l := range strings.Split(readFile(t, rejects), "\n") {
+		if f := strings.Split(l, ","); len(f) > 4 && strings.HasPrefix(f[4], "not delivered") && first == 0 {
+			first, _ = strconv.Atoi(f[3])
+		}
+	}
+	if strconv.Itoa(first) != m[1] {
+		t.Errorf("go on from row %s, but the first row not delivered is %d:\n%s", m[1], first, r.Stdout)
+	}
+	wantContains(t, "rejects", readFile(t, rejects), "not delivered: not sent after Ctrl-C (sending it again is safe)")
+	already := summaryLine(t, r.Stdout, "already in Dripcel")
+	notDelivered := summaryLine(t, r.Stdout, "not delivered")
+	t.Logf("%s; %s", already, notDelivered)
+
+	srv.ClearFaults()
+	r = runCLI(t, env(srv), append(args, "--quiet", "--from-row", m[1], path)...)
+	r.WantCode(t, 0)
+	first, _ = strconv.Atoi(m[1])
+	if got, want := summaryLine(t, r.Stdout, "already in Dripcel"), fmt.Sprintf("already in Dripcel %d", 42-first); !strings.HasPrefix(got, want+" ") {
+		t.Errorf("after going on: %q, want %q", got, want)
+	}
+	if n := len(srv.Sales()); n != 40 {
+		t.Errorf("server holds %d sales, want 40", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 // upload must stop: a sale was not delivered for a cause that outlasts the
 // batch (the key refused, the network or Dripcel failing after retries).
 func (u *upload) upload(ctx context.Context, batch []*export.Row, sales []dripcel.Sale) error {
+	_, u.settledBefore = u.sender.counts()
 	var stop error
 	for i, out := range outcomes(u.client.UploadSales(ctx, sales), len(sales)) {
 		r := batch[i]
@@ -36,8 +37,8 @@ func (u *upload) upload(ctx context.Context, batch []*export.Row, sales []dripce
 		}
 		u.reject(r.Record, o, reason)
 	}
-	u.progress.eta(u.timeLeft(u.toSend - u.tally.sent))
-	u.progress.add(len(batch))
+	u.done += len(batch)
+	u.progress.set(u.done, u.timeLeft(u.toSend-u.done))
 	return stop
 }
 
@@ -96,5 +97,16 @@ func (u *upload) classOf(out dripcel.Outcome, s *dripcel.Sale) (outcome, string)
 // interruptReason is the reason given for a row a Ctrl-C kept from
 // Dripcel's answer.
 func (u *upload) interruptReason() string {
-	return "not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)"
+	if u.abandoned.Load() {
+		return "not delivered: abandoned by a second Ctrl-C; Dripcel may or may not have it (sending it again is safe)"
+	}
+	return "not delivered: not sent after Ctrl-C (sending it again is safe)"
+}
+
+// moved shows the rows settled while the library is still at work on a
+// read-ahead: a refused request is settled sale by sale, which can take
+// many requests.
+func (u *upload) moved() {
+	_, settled := u.sender.counts()
+	u.progress.set(min(u.done+settled-u.settledBefore, u.toSend), u.timeLeft(u.toSend-u.done-settled+u.settledBefore))
 }

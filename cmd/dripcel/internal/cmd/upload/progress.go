@@ -2,36 +2,46 @@ package upload
 
 import (
 	"fmt"
-	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
 	"io"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
 // progress reports how many rows a phase ("checking", "uploading") has
-// done.
+// done. While uploading, a row is done once it is settled: Dripcel has
+// answered for it, or it will not be sent.
 type progress interface {
 	start(phase string, total int)
+	// add counts rows done (while checking).
 	add(n int)
-	// eta gives the time left, reckoned from Dripcel's request budget.
-	eta(d time.Duration)
+	// set says how many rows are done and the time left, reckoned from
+	// Dripcel's request budget (while uploading).
+	set(n int, left time.Duration)
 	done()
 }
 
+// defaultProgressEvery is how often a progress line is written when
+// standard error is not a terminal: often enough for a log to show an
+// upload alive, rarely enough not to flood it.
+const defaultProgressEvery = 10 * time.Second
+
 // newProgress picks the reporter: nothing when quiet, a progress bar when
-// w is a terminal, else a plain line every few seconds (for logs of
-// nightly jobs).
-func newProgress(w *cli.Printer, quiet bool) progress {
+// w is a terminal, else a plain line every `every` (for logs of nightly
+// jobs), whether or not rows moved: a line that stops coming says the
+// upload is stuck, one that comes with the same count says it is waiting.
+func newProgress(w *cli.Printer, quiet bool, every time.Duration) progress {
 	switch {
 	case quiet:
 		return noProgress{}
 	case isTerminal(w.Underlying()):
 		return &barProgress{w: w}
 	}
-	return &lineProgress{w: w, every: 2 * time.Second}
+	return &lineProgress{w: w, every: every}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -41,10 +51,10 @@ func isTerminal(w io.Writer) bool {
 
 type noProgress struct{}
 
-func (noProgress) start(string, int) {}
-func (noProgress) add(int)           {}
-func (noProgress) eta(time.Duration) {}
-func (noProgress) done()             {}
+func (noProgress) start(string, int)      {}
+func (noProgress) add(int)                {}
+func (noProgress) set(int, time.Duration) {}
+func (noProgress) done()                  {}
 
 // barProgress draws a bar with the rows done, the rate and the time left;
 // with no total (while checking) it shows a counter.
@@ -67,7 +77,7 @@ func (p *barProgress) start(phase string, total int) {
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
-		// The time left is Dripcel's budget's to tell (see eta), not the
+		// The time left is Dripcel's budget's to tell (see set), not the
 		// rows a second seen so far: the first requests go at once.
 		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionClearOnFinish(),
@@ -80,18 +90,19 @@ func (p *barProgress) add(n int) {
 	}
 }
 
-func (p *barProgress) eta(d time.Duration) {
+func (p *barProgress) set(n int, d time.Duration) {
 	if p.bar != nil {
+		_ = p.bar.Set(n)
 		p.bar.Describe(fmt.Sprintf("%-9s %s", p.phase, left(d)))
 	}
 }
 
 // left reads "about 3m20s left".
 func left(d time.Duration) string {
-	if d <= 0 {
+	if d = d.Round(time.Second); d <= 0 {
 		return ""
 	}
-	return "about " + d.Round(time.Second).String() + " left"
+	return "about " + d.String() + " left"
 }
 
 func (p *barProgress) done() {
@@ -101,48 +112,78 @@ func (p *barProgress) done() {
 	}
 }
 
-// lineProgress writes "uploading: 12000 of 100000 rows (12%), 3500 rows/s"
-// at most every few seconds, and once when the phase ends.
+// lineProgress writes "uploading: 12000 of 100000 rows (12%), 35 rows/s,
+// about 3m left at Dripcel's request budget" when a phase starts, every
+// `every` while it runs, and once when it ends.
 type lineProgress struct {
-	w            *cli.Printer
-	every        time.Duration
-	phase        string
-	total, n     int
-	began, shown time.Time
-	left         time.Duration
+	w     *cli.Printer
+	every time.Duration
+
+	mu       sync.Mutex
+	phase    string
+	total, n int
+	began    time.Time
+	left     time.Duration
+	stop     chan struct{}
+	stopped  sync.WaitGroup
 }
 
 func (p *lineProgress) start(phase string, total int) {
-	now := time.Now()
-	*p = lineProgress{w: p.w, every: p.every, phase: phase, total: total, began: now, shown: now}
+	p.mu.Lock()
+	// p.left stays: set gives the time left before the phase starts.
+	p.phase, p.total, p.n, p.began = phase, total, 0, time.Now()
+	p.stop = make(chan struct{})
+	p.mu.Unlock()
+	if total > 0 {
+		p.line("")
+	}
+	p.stopped.Add(1)
+	go p.tick(p.stop)
+}
+
+// tick writes a line every p.every until stop is closed.
+func (p *lineProgress) tick(stop <-chan struct{}) {
+	defer p.stopped.Done()
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			p.line("")
+		}
+	}
 }
 
 func (p *lineProgress) add(n int) {
+	p.mu.Lock()
 	p.n += n
-	if now := time.Now(); now.Sub(p.shown) >= p.every {
-		p.shown = now
-		p.line("")
-	}
+	p.mu.Unlock()
 }
 
-// eta keeps the time left for the next line; the first is shown at once,
-// so that a log says from the start how long the upload will take.
-func (p *lineProgress) eta(d time.Duration) {
-	first := p.n == 0 && p.left == 0
-	p.left = d
-	if first && d > 0 {
-		p.line("")
-	}
+func (p *lineProgress) set(n int, d time.Duration) {
+	p.mu.Lock()
+	p.n, p.left = n, d
+	p.mu.Unlock()
 }
 
 func (p *lineProgress) done() {
-	if p.phase != "" {
-		p.line(" done")
-		p.phase = ""
+	p.mu.Lock()
+	stop := p.stop
+	p.stop = nil
+	p.mu.Unlock()
+	if stop == nil {
+		return
 	}
+	close(stop)
+	p.stopped.Wait()
+	p.line(" done")
 }
 
 func (p *lineProgress) line(suffix string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	elapsed := time.Since(p.began)
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {

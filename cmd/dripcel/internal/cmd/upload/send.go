@@ -21,8 +21,8 @@ func (u *upload) send(ctx context.Context) error {
 	}
 	defer p.Close()
 	u.toSend = u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
+	u.progress.set(0, u.timeLeft(u.toSend))
 	u.progress.start("uploading", u.toSend)
-	u.progress.eta(u.timeLeft(u.toSend))
 	defer u.progress.done()
 	u.tally.read = 0
 	u.lastRow = max(u.flags.fromRow-1, 0)

@@ -43,6 +43,8 @@ type uploadFlags struct {
 	maxInvalid  int
 	// rate is --rate: requests a minute (0: the library's default pacing).
 	rate int
+	// progressEvery is --progress-every.
+	progressEvery time.Duration
 	// matchBy is --match-by: the identifier sent for rows naming more
 	// than one.
 	matchBy string
@@ -59,7 +61,8 @@ const uploadExitCodes = `Exit codes:
        without --skip-invalid, DRIPCEL_API_KEY not set); nothing was sent
   3    the key was refused (401/403), or the network or Dripcel failed
        after retries; the upload stopped and says where to go on from
-  130  interrupted with Ctrl-C; the summary says what was sent`
+  130  interrupted with Ctrl-C; the summary says what was sent and the
+       row to go on from`
 
 // NewCmd is the upload command.
 func NewCmd(std cli.Streams) *cobra.Command { return Command(std, "") }
@@ -144,9 +147,15 @@ Row numbers are line numbers in CSV and JSON-lines files (the CSV header is
 row 1), row numbers in a sheet, and positions in a JSON array (the first
 object is row 1).
 
-Ctrl-C stops reading: the batch in flight is finished, the summary printed
-and the rejects file written (rows read but not sent are in it); a second
-Ctrl-C abandons the batch in flight.
+Ctrl-C stops sending: the answer to the request in flight is waited for,
+and no other request is sent, not even while a refused request is being
+settled row by row. The summary is printed and the rejects file written:
+the rows left without Dripcel's answer are in it as not delivered, and the
+summary names the row to go on from. A second Ctrl-C abandons the request
+in flight at once.
+
+Off a terminal (a log), the progress is a line every --progress-every
+(10s), counting the rows settled: answered by Dripcel, or not to be sent.
 
 An upload that stopped early (Ctrl-C, a refused key, a network failure)
 says which row to go on from: run the same command again with the flags it
@@ -213,6 +222,7 @@ the earlier run's rows before N and gains this run's.
 	fl.BoolVar(&f.decimalComma, "decimal-comma", false, "read amounts with a decimal comma: 1.299,50")
 	fl.BoolVar(&f.skipInvalid, "skip-invalid", false, "send the valid rows even when some are invalid; the invalid ones go to --rejects")
 	fl.IntVar(&f.maxInvalid, "max-invalid", -1, "as --skip-invalid, while there are at most this many invalid rows")
+	fl.DurationVar(&f.progressEvery, "progress-every", defaultProgressEvery, "how often a progress line is written when standard error is not a terminal (a log)")
 	fl.IntVar(&f.rate, "rate", 0, fmt.Sprintf("send at most this many requests a minute (default: Dripcel's %d; lower it when other programs share the organisation's budget)", dripcel.DefaultRateLimit))
 	return cmd
 }
@@ -241,10 +251,17 @@ type upload struct {
 	interrupted atomic.Bool
 	// stop is closed by the first Ctrl-C, to end the copy of stdin.
 	stop chan struct{}
-	// requests counts the requests made and toSend the rows to send, for
-	// the time left.
-	requests requestCounter
-	toSend   int
+	// abandoned: a second Ctrl-C ended the request in flight.
+	abandoned atomic.Bool
+	// sender is the client's transport: it counts requests and settled
+	// rows, and stops sending at a Ctrl-C. toSend is the rows to send and
+	// done those settled by earlier read-aheads, for the progress.
+	sender *sender
+	toSend int
+	done   int
+	// settledBefore is what sender had settled when the read-ahead in
+	// flight was handed over.
+	settledBefore int
 }
 
 // newUploadRun checks the flags that need no file.
@@ -259,10 +276,12 @@ func newUploadRun(std cli.Streams, f *uploadFlags, now time.Time) (*upload, erro
 		return nil, cli.Usage("--batch-size %d is negative", f.batch)
 	case f.fromRow < 0:
 		return nil, cli.Usage("--from-row %d is below 0", f.fromRow)
+	case f.progressEvery <= 0:
+		return nil, cli.Usage("--progress-every %s is not above 0", f.progressEvery)
 	case f.maxInvalid < -1:
 		return nil, cli.Usage("--max-invalid %d is below 0", f.maxInvalid)
 	}
-	return &upload{std: std, flags: f, m: m, progress: newProgress(std.Err, f.quiet),
+	return &upload{std: std, flags: f, m: m, progress: newProgress(std.Err, f.quiet, f.progressEvery),
 		stop: make(chan struct{}), repeats: newRepeats()}, nil
 }
 
@@ -277,6 +296,7 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	u.sender = &sender{cancel: cancel, moved: u.moved}
 	defer u.onInterrupt(cancel)()
 	if !f.dryRun {
 		// The key is checked before anything is read.

@@ -44,6 +44,11 @@ func (u *upload) check() error {
 		}
 		last = r.Row
 		if r.Row < u.flags.fromRow {
+			// Not checked or sent again, but seen: a row from here on that
+			// repeats it is the same sale, as in the run being resumed.
+			if len(r.Problems) == 0 {
+				u.repeats.see(r.Row, r.Sale)
+			}
 			continue
 		}
 		u.tally.read++

@@ -89,3 +89,38 @@ func TestUploadGoesOnFromTheRowItNames(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadFromRowSeesEarlierRepeats checks that a resumed upload reads
+// the rows before --from-row for repeats: a later row repeating one of
+// them is not sent, exactly as in the whole run, rather than sent and
+// refused (and settled sale by sale) as a duplicate.
+func TestUploadFromRowSeesEarlierRepeats(t *testing.T) {
+	content := "campaign_id,cell,soldAt\n" +
+		"c1,27631231234,2025-10-14\n" + // row 2
+		"c1,27631231235,2025-10-14\n" + // row 3
+		"c1,not-a-cell,2025-10-14\n" + // row 4: invalid, before the resume
+		"c1,27631231236,2025-10-14\n" + // row 5
+		"c1,27631231235,2025-10-14 18:00\n" + // row 6: repeats row 3
+		"c1,27631231237,2025-10-14\n" // row 7
+	path := writeFile(t, "sales.csv", content)
+
+	whole := newServer(t)
+	r := runCLI(t, env(whole), "upload", "--quiet", "--region", "ZA", "--skip-invalid", path)
+	r.WantCode(t, 1)
+	wantContains(t, "stdout", r.Stdout, "repeated in file    1   row 6 (repeats 3)")
+
+	srv := newServer(t)
+	r = runCLI(t, env(srv), "upload", "--quiet", "--region", "ZA", "--from-row", "5", path)
+	r.WantCode(t, 0)
+	if got := summaryLine(t, r.Stdout, "repeated in file"); got != "repeated in file 1 row 6 (repeats 3)" {
+		t.Errorf("summary %q", got)
+	}
+	wantContains(t, "stdout", r.Stdout, "3 rows read, 2 sent")
+	reqs := srv.Requests()
+	if len(reqs) != 1 || reqs[0].Sales != 2 {
+		t.Errorf("requests %+v, want one of rows 5 and 7", reqs)
+	}
+	wantStored(t, srv, `c1 27631231236 raw="27631231236" soldAt="2025-10-14" value=default send="" click=""
+c1 27631231237 raw="27631231237" soldAt="2025-10-14" value=default send="" click=""
+`)
+}

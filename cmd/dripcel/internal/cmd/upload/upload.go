@@ -160,8 +160,9 @@ Off a terminal (a log), the progress is a line every --progress-every
 An upload that stopped early (Ctrl-C, a refused key, a network failure)
 says which row to go on from: run the same command again with the flags it
 names (--from-row N, and --sold-at when blanks were filled). The rows
-before N are read but neither checked nor sent, and the rejects file keeps
-the earlier run's rows before N and gains this run's.
+before N are read, not sent, only to find the rows from N on that repeat
+them (so the resumed run sends what the whole one would have), and the
+rejects file keeps the earlier run's rows before N and gains this run's.
 
 ` + uploadExitCodes,
 		Example: `  # A CSV export with the columns named as Dripcel names them:

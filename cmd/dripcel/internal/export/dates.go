@@ -13,22 +13,29 @@ import (
 // server reads "now" there too.
 const DefaultZone = "Africa/Johannesburg"
 
-// dates reads soldAt values. Times that carry an offset are moved into zone;
+// Dates reads soldAt values. Times that carry an offset are moved into zone;
 // times without one are taken as clock times in zone and sent as written.
 type Dates struct {
 	zone *time.Location
-	// layout is --date-format, tried before the built-in forms.
-	layout string
+	// layouts are --date-format's, in Go's notation, tried before the
+	// built-in forms; given is --date-format as the user wrote it, for
+	// messages.
+	layouts []string
+	given   string
 }
 
 // soldAtLayouts are the forms read without --date-format: the two Dripcel
-// documents, the same without seconds, and ISO 8601 with a "T".
+// documents, the same without seconds, ISO 8601 with a "T", and the same
+// dates written with slashes, as spreadsheets often export them.
 var soldAtLayouts = []string{
 	"2006-01-02",
 	"2006-01-02 15:04:05",
 	"2006-01-02 15:04",
 	"2006-01-02T15:04:05",
 	"2006-01-02T15:04",
+	"2006/01/02",
+	"2006/01/02 15:04:05",
+	"2006/01/02 15:04",
 }
 
 // offsetLayouts carry their own zone: RFC 3339 and its common cousins.
@@ -40,7 +47,7 @@ var offsetLayouts = []string{
 }
 
 // NewDates checks --time-zone and --date-format.
-func NewDates(zone, layout string) (*Dates, error) {
+func NewDates(zone, format string) (*Dates, error) {
 	d := &Dates{}
 	switch zone = strings.TrimSpace(zone); {
 	case zone == "" || strings.EqualFold(zone, "local"):
@@ -52,20 +59,55 @@ func NewDates(zone, layout string) (*Dates, error) {
 		}
 		d.zone = loc
 	}
-	if layout = strings.TrimSpace(layout); layout != "" {
-		d.layout = goLayout(layout)
-		if d.layout == layout && !strings.ContainsAny(layout, "0126") {
-			return nil, cli.Usage("--date-format %s names no day, month or year (write the date 2 January 2006 as your file does, e.g. 02/01/2006, or DD/MM/YYYY)", cli.Quote(layout))
+	if format = strings.TrimSpace(format); format != "" {
+		layout, ok := goLayout(format)
+		if !ok {
+			return nil, cli.Usage("--date-format %s: want the form of your dates, such as DD/MM/YYYY, MM/DD/YYYY or YYYY/MM/DD, "+
+				"with HH:MM or HH:MM:SS after it for a clock", cli.Quote(format))
 		}
+		d.given = format
+		// A clock is read when the cell has one, whether or not the format
+		// names it: exports often write it on some rows only.
+		date, _, _ := strings.Cut(layout, " ")
+		d.layouts = []string{layout, date, date + " 15:04:05", date + " 15:04"}
 	}
 	return d, nil
 }
 
-// goLayout turns DD/MM/YYYY HH:mm:ss tokens into Go's reference date, so
-// both "DD/MM/YYYY" and "02/01/2006" work.
-func goLayout(s string) string {
-	return strings.NewReplacer("YYYY", "2006", "YY", "06", "MM", "01", "DD", "02",
-		"HH", "15", "mm", "04", "ss", "05").Replace(s)
+// goLayout turns a date format as people write it (DD/MM/YYYY HH:MM:SS;
+// MM is the month, but the minutes after HH:) into Go's reference date.
+// Go's own notation (02/01/2006) is read too. ok is false for a format
+// naming no year, month or day.
+func goLayout(s string) (layout string, ok bool) {
+	var b strings.Builder
+	hour := false // the last token was the hour: MM after it is minutes
+	for i := 0; i < len(s); {
+		rest := s[i:]
+		tok, goTok := "", ""
+		for _, t := range [...][2]string{{"YYYY", "2006"}, {"yyyy", "2006"}, {"YY", "06"}, {"yy", "06"},
+			{"DD", "02"}, {"dd", "02"}, {"HH", "15"}, {"hh", "15"}, {"MM", "01"}, {"mm", "04"}, {"SS", "05"}, {"ss", "05"}} {
+			if strings.HasPrefix(rest, t[0]) {
+				tok, goTok = t[0], t[1]
+				break
+			}
+		}
+		switch {
+		case tok == "":
+			b.WriteByte(s[i])
+			i++
+			if s[i-1] != ':' {
+				hour = false
+			}
+			continue
+		case tok == "MM" && hour:
+			goTok = "04"
+		}
+		hour = goTok == "15" || (hour && goTok == "04")
+		b.WriteString(goTok)
+		i += len(tok)
+	}
+	layout = b.String()
+	return layout, strings.Contains(layout, "06") && strings.Contains(layout, "01") && strings.Contains(layout, "02")
 }
 
 // describeZone names the zone for the summary: "Africa/Johannesburg (UTC+02:00)".
@@ -74,13 +116,13 @@ func (d *Dates) describeZone(at time.Time) string {
 }
 
 // errNotDate is the refusal of a soldAt no form reads.
-var errNotDate = errors.New("is not a date (want YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] or RFC 3339 such as 2025-10-14T09:02:51+02:00; " +
-	"for other forms give --date-format, e.g. --date-format DD/MM/YYYY)")
+var errNotDate = errors.New("is not a date (want YYYY-MM-DD or YYYY/MM/DD, either with HH:MM[:SS] after it, " +
+	"or RFC 3339 such as 2025-10-14T09:02:51+02:00; for other forms give --date-format, e.g. --date-format DD/MM/YYYY)")
 
 // Parse reads one soldAt value.
 func (d *Dates) Parse(s string) (time.Time, error) {
-	if d.layout != "" {
-		if t, err := time.ParseInLocation(d.layout, s, d.zone); err == nil {
+	for _, layout := range d.layouts {
+		if t, err := time.ParseInLocation(layout, s, d.zone); err == nil {
 			return d.settle(t), nil
 		}
 	}
@@ -94,8 +136,8 @@ func (d *Dates) Parse(s string) (time.Time, error) {
 			return t.In(d.zone), nil
 		}
 	}
-	if d.layout != "" {
-		return time.Time{}, fmt.Errorf("is not a date in the form --date-format %s gives, nor YYYY-MM-DD", d.layout)
+	if d.given != "" {
+		return time.Time{}, fmt.Errorf("is not a date in the form --date-format %s gives, nor YYYY-MM-DD or YYYY/MM/DD", d.given)
 	}
 	return time.Time{}, errNotDate
 }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,6 +60,18 @@ func TestDates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mdy, err := NewDates("UTC", "MM/DD/YYYY HH:MM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ymd, err := NewDates("UTC", "YYYY/MM/DD HH:MM:SS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goForm, err := NewDates("UTC", "02/01/2006")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		d        *Dates
 		in, want string
@@ -71,7 +84,15 @@ func TestDates(t *testing.T) {
 		{d, "2025-10-14T23:30:00Z", "2025-10-15 01:30:00"}, // the date moves with the zone
 		{d, "2025-10-14T09:02:51.123-05:00", "2025-10-14 16:02:51"},
 		{dmy, "14/10/2025", "2025-10-14"},
+		{dmy, "14/10/2025 09:02", "2025-10-14 09:02:00"}, // a clock, though the format names none
 		{dmy, "2025-10-14", "2025-10-14"},
+		{dmy, "2026/11/03", "2026-11-03"},
+		{d, "2026/11/03", "2026-11-03"},
+		{d, "2026/11/03 14:02", "2026-11-03 14:02:00"},
+		{d, "2026/11/03 14:02:11", "2026-11-03 14:02:11"},
+		{mdy, "11/03/2026 14:02", "2026-11-03 14:02:00"},
+		{ymd, "2026/11/03 14:02:11", "2026-11-03 14:02:11"},
+		{goForm, "03/11/2026", "2026-11-03"},
 	} {
 		got, err := tc.d.Parse(tc.in)
 		if err != nil {
@@ -89,5 +110,24 @@ func TestDates(t *testing.T) {
 	}
 	if got := FormatSoldAt(serialTime(45944.375, time.UTC)); got != "2025-10-14 09:00:00" {
 		t.Errorf("serial 45944.375 = %q, want 2025-10-14 09:00:00", got)
+	}
+}
+
+// TestDateFormatEchoed checks that a date no form reads is refused with
+// --date-format as the user wrote it, not in Go's notation, and that a
+// format naming no date is refused.
+func TestDateFormatEchoed(t *testing.T) {
+	d, err := NewDates("UTC", "DD/MM/YYYY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Parse("14.10.2025")
+	if err == nil || err.Error() != "is not a date in the form --date-format DD/MM/YYYY gives, nor YYYY-MM-DD or YYYY/MM/DD" {
+		t.Errorf("error %v", err)
+	}
+	for _, bad := range []string{"HH:MM", "DD/MM", "whenever"} {
+		if _, err := NewDates("UTC", bad); err == nil || !strings.Contains(err.Error(), "want the form of your dates, such as DD/MM/YYYY") {
+			t.Errorf("--date-format %q: %v", bad, err)
+		}
 	}
 }

@@ -256,3 +256,46 @@ func TestUploadNamedPipe(t *testing.T) {
 	r.WantCode(t, 0)
 	wantStored(t, srv, exportStored)
 }
+
+// TestUploadSlashDates uploads dates written with slashes: year first
+// without --date-format, day first with --date-format DD/MM/YYYY (with and
+// without a clock); a date neither reads is refused with the format echoed
+// as the user wrote it.
+func TestUploadSlashDates(t *testing.T) {
+	srv := newServer(t)
+	path := writeFile(t, "export.csv", "campaign_id,cell,soldAt\n"+
+		"c1,27631231234,2026/11/03\n"+
+		"c1,27821234567,2026/11/03 14:02\n"+
+		"c1,27725550101,04/11/2026\n"+
+		"c1,27845550199,04/11/2026 08:15:30\n")
+	r := runCLI(t, env(srv), "upload", "--quiet", "--date-format", "DD/MM/YYYY", path)
+	r.WantCode(t, 0)
+	wantStored(t, srv, `c1 27631231234 raw="27631231234" soldAt="2026-11-03" value=default send="" click=""
+c1 27821234567 raw="27821234567" soldAt="2026-11-03 14:02:00" value=default send="" click=""
+c1 27725550101 raw="27725550101" soldAt="2026-11-04" value=default send="" click=""
+c1 27845550199 raw="27845550199" soldAt="2026-11-04 08:15:30" value=default send="" click=""
+`)
+	bad := writeFile(t, "export.csv", "campaign_id,cell,soldAt\nc1,27631231234,04.11.2026\n")
+	r = runCLI(t, nil, "upload", "--dry-run", "--date-format", "DD/MM/YYYY HH:MM", bad)
+	r.WantCode(t, 2)
+	wantContains(t, "stderr", r.Stderr, `soldAt "04.11.2026" is not a date in the form --date-format DD/MM/YYYY HH:MM gives, nor YYYY-MM-DD or YYYY/MM/DD`)
+	if strings.Contains(r.Stderr, "2006") {
+		t.Errorf("the message speaks Go's date notation:\n%s", r.Stderr)
+	}
+}
+
+// TestUploadHelpAgrees checks flag help against behaviour: --retries does
+// not claim 429s, which spend none of it, and no default is shown
+// unexplained.
+func TestUploadHelpAgrees(t *testing.T) {
+	help := runCLI(t, nil, "upload", "--help").Stdout
+	for _, line := range strings.Split(help, "\n") {
+		if strings.Contains(line, "--retries") && strings.Contains(line, "429") && !strings.Contains(line, "spend none") {
+			t.Errorf("--retries help claims 429: %q", line)
+		}
+		if strings.Contains(line, "(default -1)") {
+			t.Errorf("unexplained default: %q", line)
+		}
+	}
+	wantContains(t, "upload help", help, "DD/MM/YYYY, MM/DD/YYYY or YYYY/MM/DD", "--progress-every")
+}

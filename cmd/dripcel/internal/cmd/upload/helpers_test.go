@@ -1,6 +1,9 @@
 package upload_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"testing"
 
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/clitest"
@@ -34,3 +37,12 @@ const (
 	click1    = clitest.Click1
 	click2    = clitest.Click2
 )
+
+// wantNoFile fails the test if path exists: a rejects file is written only
+// when some row needs action.
+func wantNoFile(t *testing.T, path string) {
+	t.Helper()
+	if b, err := os.ReadFile(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s exists (%v), holding %q; want no file", path, err, b)
+	}
+}

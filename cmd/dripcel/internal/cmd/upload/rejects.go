@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,14 +53,16 @@ func createRejects(path string, in *export.Input, from int) (*rejects, error) {
 		format = export.FormatCSV // a spreadsheet's rejects are written as CSV
 	}
 	rj := &rejects{path: path, format: format, from: from}
-	var f *os.File
 	var err error
 	if st, serr := os.Stat(path); from > 1 && serr == nil && st.Size() > 0 {
-		if rj.earlier, err = os.Open(path); err == nil {
-			f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-		}
-	} else {
-		f, err = os.Create(path)
+		rj.earlier, err = os.Open(path)
+	}
+	// The rows go to a temporary file beside path, created now so that a
+	// path that cannot be written is refused before anything is sent; it
+	// replaces path when the run ends, unless no row needs action.
+	var f *os.File
+	if err == nil {
+		f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	}
 	if err != nil {
 		rj.abort()
@@ -206,17 +210,28 @@ func (rj *rejects) close() error {
 	rj.set(rj.file.Close())
 	if rj.earlier != nil {
 		_ = rj.earlier.Close()
-		if rj.err == nil {
-			rj.set(os.Rename(rj.file.Name(), rj.path))
-		} else {
-			_ = os.Remove(rj.file.Name())
+	}
+	switch {
+	case rj.err != nil:
+		_ = os.Remove(rj.file.Name())
+	case rj.empty():
+		// No row needs action: no file, rather than an empty one (or an
+		// earlier run's, whose rows this run has settled).
+		_ = os.Remove(rj.file.Name())
+		if err := os.Remove(rj.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			rj.set(err)
 		}
+	default:
+		rj.set(os.Rename(rj.file.Name(), rj.path))
 	}
 	if rj.err != nil {
 		return fmt.Errorf("writing %s: %w", rj.path, rj.err)
 	}
 	return nil
 }
+
+// empty reports whether no row needs action, of this run or kept.
+func (rj *rejects) empty() bool { return rj.n+rj.kept == 0 }
 
 // keptNote says how many rows of an earlier run's file were kept.
 func (rj *rejects) keptNote() string {
@@ -234,9 +249,7 @@ func (rj *rejects) abort() {
 	}
 	if rj.file != nil {
 		_ = rj.file.Close()
-		if rj.earlier != nil {
-			_ = os.Remove(rj.file.Name())
-		}
+		_ = os.Remove(rj.file.Name())
 	}
 	if rj.earlier != nil {
 		_ = rj.earlier.Close()

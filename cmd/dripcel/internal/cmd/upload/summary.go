@@ -137,6 +137,8 @@ func (t *tally) print(w *cli.Printer, s summary) {
 		w.Println(s.fill)
 	}
 	switch {
+	case s.rj != nil && s.rj.empty():
+		w.Printf("no row needs action: no rejects file written (%s)\n", s.rj.path)
 	case s.rj != nil:
 		w.Printf("%s needing action written to %s%s\n", cli.Plural(s.rj.n, "row"), s.rj.path, s.rj.keptNote())
 	case t.actionable() > shownRows:

@@ -38,7 +38,8 @@ type uploadFlags struct {
 	soldAt, zone, dateFormat string
 	decimalComma             bool
 	// skipInvalid sends the valid rows of a file with invalid ones;
-	// maxInvalid does so while there are at most that many (-1: unset).
+	// maxInvalid does so while there are at most that many (0, the
+	// default, lets none go).
 	skipInvalid bool
 	maxInvalid  int
 	// rate is --rate: requests a minute (0: the library's default pacing).
@@ -88,9 +89,11 @@ Text") are read. Columns and keys are named as Dripcel names them:
   send_id      the send (one SMS of a campaign) it came from, or
   click_id     the click on Dripcel's tracked link it came from
   cell         required; local (0631231234) or international (27631231234)
-  soldAt       optional; YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], RFC 3339 with an
-               offset (2025-10-14T09:02:51+02:00), or the form --date-format
-               gives; blank: the time this run started (see below)
+  soldAt       optional; YYYY-MM-DD or YYYY/MM/DD, either with HH:MM[:SS]
+               after it, RFC 3339 with an offset (2025-10-14T09:02:51+02:00),
+               or the form --date-format gives (DD/MM/YYYY, MM/DD/YYYY, with
+               HH:MM[:SS] for a clock); blank: the time this run started
+               (see below)
   saleValue    optional; 199.99, 1,299.00, R199.99 or ZAR 1 299 (with
                --decimal-comma: 1.299,00); blank: the campaign default
 
@@ -219,10 +222,10 @@ rejects file keeps the earlier run's rows before N and gains this run's.
 	fl.DurationVar(&f.rateLimitWait, "rate-limit-wait", 10*time.Minute, rateLimitHelp)
 	fl.StringVar(&f.soldAt, "sold-at", "", `the time blank soldAt cells stand for, e.g. "2026-11-30 14:02:11" (default: when this run started)`)
 	fl.StringVar(&f.zone, "time-zone", export.DefaultZone, "the zone times are read in and blank soldAt is filled in: a zone name, UTC or Local")
-	fl.StringVar(&f.dateFormat, "date-format", "", "the form of soldAt values, e.g. DD/MM/YYYY or Go's 02/01/2006 (the standard forms are still read)")
+	fl.StringVar(&f.dateFormat, "date-format", "", "the form of soldAt values as your file writes them: DD/MM/YYYY, MM/DD/YYYY or YYYY/MM/DD, with HH:MM or HH:MM:SS for a clock (the standard forms are still read)")
 	fl.BoolVar(&f.decimalComma, "decimal-comma", false, "read amounts with a decimal comma: 1.299,50")
 	fl.BoolVar(&f.skipInvalid, "skip-invalid", false, "send the valid rows even when some are invalid; the invalid ones go to --rejects")
-	fl.IntVar(&f.maxInvalid, "max-invalid", -1, "as --skip-invalid, while there are at most this many invalid rows")
+	fl.IntVar(&f.maxInvalid, "max-invalid", 0, "as --skip-invalid, while there are at most this many invalid rows (without it, one invalid row stops the upload)")
 	fl.DurationVar(&f.progressEvery, "progress-every", defaultProgressEvery, "how often a progress line is written when standard error is not a terminal (a log)")
 	fl.IntVar(&f.rate, "rate", 0, fmt.Sprintf("send at most this many requests a minute (default: Dripcel's %d; lower it when other programs share the organisation's budget)", dripcel.DefaultRateLimit))
 	return cmd
@@ -279,7 +282,7 @@ func newUploadRun(std cli.Streams, f *uploadFlags, now time.Time) (*upload, erro
 		return nil, cli.Usage("--from-row %d is below 0", f.fromRow)
 	case f.progressEvery <= 0:
 		return nil, cli.Usage("--progress-every %s is not above 0", f.progressEvery)
-	case f.maxInvalid < -1:
+	case f.maxInvalid < 0:
 		return nil, cli.Usage("--max-invalid %d is below 0", f.maxInvalid)
 	}
 	return &upload{std: std, flags: f, m: m, progress: newProgress(std.Err, f.quiet, f.progressEvery),
@@ -359,12 +362,12 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 
 // invalidAllowed reports whether the valid rows go although n are invalid.
 func (u *upload) invalidAllowed(n int) bool {
-	return u.flags.skipInvalid || (u.flags.maxInvalid >= 0 && n <= u.flags.maxInvalid)
+	return u.flags.skipInvalid || n <= u.flags.maxInvalid
 }
 
 // invalidHint says how to send the valid rows anyway.
 func (u *upload) invalidHint(n int) string {
-	if u.flags.maxInvalid >= 0 {
+	if u.flags.maxInvalid > 0 {
 		return fmt.Sprintf(" (more than --max-invalid %d; --skip-invalid sends the valid rows whatever their number)", u.flags.maxInvalid)
 	}
 	hint := " (fix them, or give --skip-invalid to send the valid rows"

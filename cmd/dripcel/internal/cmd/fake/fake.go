@@ -64,7 +64,8 @@ the rate limit (--rate-limit or --fixed-window), and faults for the
 requests after the first --after ones (--fail, --proxy-page, --drop,
 --delay).
 
-Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken.`,
+Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken;
+3 the fake stopped serving.`,
 		Example: `  dripcel fake
   # in another terminal:
   export DRIPCEL_BASE_URL=http://127.0.0.1:8787 DRIPCEL_API_KEY=` + dripceltest.DefaultKey + `

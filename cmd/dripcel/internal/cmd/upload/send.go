@@ -48,7 +48,7 @@ func (u *upload) send(ctx context.Context) error {
 				for _, rec := range batch {
 					u.reject(rec.Record, notDelivered, "not sent: the file could not be read past a later row")
 				}
-				return err
+				return u.afterSending(fmt.Errorf("%w (the file changed since it was checked?)", err))
 			}
 			if r.Row < u.flags.fromRow {
 				continue

@@ -62,6 +62,10 @@ const uploadExitCodes = `Exit codes:
        without --skip-invalid, DRIPCEL_API_KEY not set); nothing was sent
   3    the key was refused (401/403), or the network or Dripcel failed
        after retries; the upload stopped and says where to go on from
+  4    rows were sent, then the upload could not finish its own work: the
+       file could not be read again past a row (it changed since it was
+       checked), or the rejects file could not be written; the summary
+       says what was sent and where to go on from
   130  interrupted with Ctrl-C; the summary says what was sent and the
        row to go on from`
 
@@ -341,7 +345,7 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 		err = u.send(ctx)
 	}
 	if cerr := u.rejects.close(); cerr != nil && err == nil {
-		err = cli.Exit(cli.ExitUsage, cerr)
+		err = u.afterSending(cerr)
 	}
 	u.tally.print(std.Out, summary{name: u.ex.Name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote()})
 	u.printStop()
@@ -398,4 +402,17 @@ func (u *upload) fillNote() string {
 	at, zone := u.ex.Fill()
 	return fmt.Sprintf("blank soldAt in %s read as %s %s, the time of this run (--sold-at sets it)",
 		cli.Plural(u.filled, "row"), export.FormatSoldAt(at), zone)
+}
+
+// afterSending is the error for a failure of the run's own work (reading
+// the file again, writing the rejects file): a usage error, exit 2, only
+// while nothing was sent, since exit 2 says so; once a request went out,
+// exit 4, and the summary says what was sent.
+func (u *upload) afterSending(err error) error {
+	if u.sender != nil {
+		if requests, _ := u.sender.counts(); requests > 0 {
+			return cli.Exit(cli.ExitIncomplete, err)
+		}
+	}
+	return cli.Exit(cli.ExitUsage, err)
 }

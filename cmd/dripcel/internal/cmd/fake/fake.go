@@ -69,7 +69,9 @@ Exit codes: 0 stopped with Ctrl-C; 2 usage error, or the address is taken;
 		Example: `  dripcel fake
   # in another terminal:
   export DRIPCEL_BASE_URL=http://127.0.0.1:8787 DRIPCEL_API_KEY=` + dripceltest.DefaultKey + `
-  dripcel upload --region ZA --campaign 639978184d735c88ed8bbd68 --rejects rejects.csv export.csv
+  # an export with its own column names: --map names them
+  dripcel upload --region ZA --campaign 639978184d735c88ed8bbd68 \
+      --map cell=Phone,soldAt=Date,saleValue=Total --skip-invalid --rejects rejects.csv export.csv
 
   # sales that name only their send_id or click_id:
   dripcel fake --campaign c1 --send snd-1=c1 --click clk-42=c1,clk-43=c1

@@ -8,29 +8,18 @@ import (
 
 func TestMain(m *testing.M) { clitest.Main(m) }
 
-// Short names for the helpers every test of the command uses.
-type (
-	invocation = clitest.Invocation
-	result     = clitest.Result
-)
-
 var (
 	runCLI       = clitest.Run
 	newServer    = clitest.NewServer
 	env          = clitest.Env
-	writeFile    = clitest.WriteFile
-	readFile     = clitest.ReadFile
-	stored       = clitest.Stored
 	wantStored   = clitest.WantStored
 	wantContains = clitest.WantContains
-	summaryLine  = clitest.SummaryLine
 )
 
 // The campaigns, send and clicks every test server knows.
 const (
-	campaign  = clitest.Campaign
-	campaign2 = clitest.Campaign2
-	send1     = clitest.Send1
-	click1    = clitest.Click1
-	click2    = clitest.Click2
+	campaign = clitest.Campaign
+	send1    = clitest.Send1
+	click1   = clitest.Click1
+	click2   = clitest.Click2
 )

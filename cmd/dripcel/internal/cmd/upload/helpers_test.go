@@ -33,9 +33,6 @@ var (
 const (
 	campaign  = clitest.Campaign
 	campaign2 = clitest.Campaign2
-	send1     = clitest.Send1
-	click1    = clitest.Click1
-	click2    = clitest.Click2
 )
 
 // wantNoFile fails the test if path exists: a rejects file is written only

@@ -11,6 +11,11 @@
 //
 // Run "dripcel help" for the exit codes and every flag. The tool is built
 // only on the public packages dripcel and dripceltest.
+//
+// This file only wires the commands together. Each command lives in its
+// own package under internal/cmd with its flags and tests; reading exports
+// is internal/export, and what they share (output, exit codes, messages)
+// is internal/cli.
 package main
 
 import (
@@ -23,42 +28,41 @@ import (
 	"strings"
 
 	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/demo"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/fake"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/normalize"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/postback"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/upload"
 	"github.com/spf13/cobra"
-)
-
-// Environment variables the tool reads.
-const (
-	envKey     = "DRIPCEL_API_KEY"
-	envBaseURL = "DRIPCEL_BASE_URL"
 )
 
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// streams are the standard streams a command uses.
-type streams struct {
-	in       io.Reader
-	out, err *printer
-}
-
 // run executes one command line and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	std := streams{in: stdin, out: &printer{w: stdout}, err: &printer{w: stderr}}
+	std := cli.Streams{In: stdin, Out: cli.NewPrinter(stdout), Err: cli.NewPrinter(stderr)}
 	root := newRootCmd(std)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && err.Error() != "" {
-		// The library's errors start with "dripcel: " too: say it once.
-		std.err.println("dripcel:", strings.TrimPrefix(err.Error(), "dripcel: "))
-	}
-	if err := std.out.failed(); err != nil {
-		std.err.printf("dripcel: writing standard output: %v\n", err)
-	}
-	return exitCode(err)
+	report(std, err)
+	return cli.Code(err)
 }
 
-func newRootCmd(std streams) *cobra.Command {
+// report prints err, once, and a failure to write standard output.
+func report(std cli.Streams, err error) {
+	if err != nil && err.Error() != "" {
+		// The library's errors start with "dripcel: " too: say it once.
+		std.Err.Println("dripcel:", strings.TrimPrefix(err.Error(), "dripcel: "))
+	}
+	if err := std.Out.Failed(); err != nil {
+		std.Err.Printf("dripcel: writing standard output: %v\n", err)
+	}
+}
+
+func newRootCmd(std cli.Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "dripcel",
 		Short: "Report sales to Dripcel from files and the shell",
@@ -68,7 +72,7 @@ The API key is read only from the DRIPCEL_API_KEY environment variable, never
 from a flag (a flag would be kept in your shell history and shown by ps).
 DRIPCEL_BASE_URL or --base-url sends requests to another address.
 
-` + exitCodesHelp,
+` + cli.ExitCodesHelp,
 		Example: `  export DRIPCEL_API_KEY=...            # a key with the sale.create permission
   dripcel upload --region ZA --rejects rejects.csv sales.csv
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234
@@ -78,18 +82,33 @@ DRIPCEL_BASE_URL or --base-url sends requests to another address.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetIn(std.in)
-	root.SetOut(std.out)
-	root.SetErr(std.err)
+	setStreams(root, std)
 	root.SetVersionTemplate("dripcel {{.Version}}\n")
 	// Shell completion stays available ("dripcel completion bash") but out
 	// of the command list, which is for reporting sales.
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: err}
-	})
-	root.AddCommand(newUploadCmd(std), newPostbackCmd(std), newNormalizeCmd(std), newDemoCmd(std), newFakeCmd(std))
+	root.AddCommand(upload.NewCmd(std), postback.NewCmd(std), normalize.NewCmd(std),
+		demo.NewCmd(std, runUpload), fake.NewCmd(std))
 	return root
+}
+
+// setStreams points cmd at std, and makes its flag errors usage errors.
+func setStreams(cmd *cobra.Command, std cli.Streams) {
+	cmd.SetIn(std.In)
+	cmd.SetOut(std.Out)
+	cmd.SetErr(std.Err)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return cli.Exit(cli.ExitUsage, err)
+	})
+}
+
+// runUpload runs the upload command for the demo, with the demo's key.
+func runUpload(ctx context.Context, std cli.Streams, key string, args []string) error {
+	cmd := upload.Command(std, key)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	setStreams(cmd, std)
+	cmd.SetArgs(args)
+	return cmd.ExecuteContext(ctx)
 }
 
 // version names the module version (set by go install …@vX.Y.Z), the

@@ -1,0 +1,49 @@
+//go:build unix
+
+package upload_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUploadFileChangedAfterSending changes the file while its first
+// request is held, so that the send pass cannot read it past a later row:
+// requests were sent, so the exit code is 4, not 2 (which says nothing
+// was sent), and the summary says where to go on from.
+func TestUploadFileChangedAfterSending(t *testing.T) {
+	srv := newServer(t)
+	g := newGate(t, srv.URL)
+	// Larger than the reader's buffer, so that the send pass reads the
+	// end of the file only after the first request.
+	var b strings.Builder
+	b.WriteString("campaign_id,cell,soldAt\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "c1,2763%07d,2025-10-14\n", i)
+	}
+	path := writeFile(t, "sales.csv", b.String())
+	run := start(t, invocation{
+		Args: []string{"upload", "--quiet", "--batch-size", "50", path},
+		Env:  map[string]string{"DRIPCEL_API_KEY": srv.Key, "DRIPCEL_BASE_URL": g.URL},
+	})
+	select {
+	case <-g.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no request arrived")
+	}
+	broken := strings.Replace(b.String(), "c1,27630002900,2025-10-14\n", "c1,2763\"0002900,2025-10-14\n", 1)
+	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.open()
+	r := run.wait()
+	r.WantCode(t, 4)
+	wantContains(t, "stderr", r.Stderr, "(the file changed since it was checked?)")
+	wantContains(t, "stdout", r.Stdout, "run the same command again with --from-row")
+	if len(srv.Sales()) == 0 {
+		t.Error("nothing was sent: the test proves nothing")
+	}
+}

@@ -168,7 +168,7 @@ func (m *Mapping) read(r *Row) {
 	if s.Cell != "" && m.region != "" {
 		cell, err := dripcel.ToInternational(s.Cell, m.region)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %s is not a valid %s number", m.describe(Cell), cli.Quote(s.Cell), m.region))
+			problems = append(problems, fmt.Sprintf("%s %s %s", m.describe(Cell), cli.Quote(s.Cell), CellProblem(err, s.Cell, m.region)))
 		}
 		s.Cell = cell
 	}
@@ -206,4 +206,16 @@ func (m *Mapping) soldAt(raw string) (time.Time, error) {
 		}
 	}
 	return m.dates.Parse(raw)
+}
+
+// CellProblem says what is wrong with cell, from ToInternational's error:
+// its own words ("is not a valid ZA number: too short for a mobile number
+// in ZA ..."), without the sentinel's prefix and the quoted input that the
+// command's message already gives.
+func CellProblem(err error, cell, region string) string {
+	prefix := dripcel.ErrInvalidCell.Error() + ": " + strconv.Quote(cell) + " "
+	if why, ok := strings.CutPrefix(err.Error(), prefix); ok {
+		return why
+	}
+	return "is not a valid " + region + " number"
 }

@@ -85,8 +85,9 @@ func runPostback(ctx context.Context, std cli.Streams, f *postbackFlags) error {
 		if err != nil {
 			return err
 		}
-		if s.Cell, err = dripcel.ToInternational(s.Cell, region); err != nil {
-			return cli.Usage("--cell %s is not a valid %s number", cli.Quote(f.cell), region)
+		cell := s.Cell
+		if s.Cell, err = dripcel.ToInternational(cell, region); err != nil {
+			return cli.Usage("--cell %s %s", cli.Quote(f.cell), export.CellProblem(err, cell, region))
 		}
 	}
 	if v := strings.TrimSpace(f.soldAt); v != "" {

@@ -37,11 +37,24 @@ func WithRateLimit(perMinute float64, burst int) Option {
 // shrink the window, WithFixedWindow(50, 600*time.Millisecond). Unlike a
 // token bucket, a fixed window lets 2×limit requests through around a
 // window's edge, and gives a client nothing to pace itself by.
+// WithFixedWindowRetryAfter adds the Retry-After express-rate-limit sends.
 func WithFixedWindow(limit int, window time.Duration) Option {
 	return func(s *Server) {
 		s.window.limit = max(limit, 0)
 		s.window.length = window
 	}
+}
+
+// WithFixedWindowRetryAfter makes the 429s of WithFixedWindow carry a
+// Retry-After header as express-rate-limit (version 7) sends it: the
+// seconds until the current window ends, rounded up, so at least 1 (a
+// window shorter than a second is still told in whole seconds). Dripcel
+// documents no Retry-After, so WithFixedWindow sends none unless this
+// option is given too; with it, a test sees how a client does against an
+// Express service running express-rate-limit with its defaults. Without
+// WithFixedWindow it changes nothing.
+func WithFixedWindowRetryAfter() Option {
+	return func(s *Server) { s.window.retryAfter = true }
 }
 
 // WithRateClock sets the clock the fixed window is counted on (time.Now by
@@ -54,24 +67,36 @@ func WithRateClock(now func() time.Time) Option {
 
 // fixedWindow counts requests in the current window. Guarded by Server.mu.
 type fixedWindow struct {
-	limit  int // 0 for no limit
-	length time.Duration
-	now    func() time.Time
-	index  int64 // which window count belongs to
-	count  int
+	limit      int // 0 for no limit
+	length     time.Duration
+	now        func() time.Time
+	retryAfter bool  // WithFixedWindowRetryAfter
+	index      int64 // which window count belongs to
+	count      int
 }
 
-// admit counts one request and reports whether it is within the limit.
-func (fw *fixedWindow) admit() bool {
+// admit counts one request and reports whether it is within the limit; when
+// it is not, left is the time until the window ends.
+func (fw *fixedWindow) admit() (ok bool, left time.Duration) {
 	if fw.limit == 0 || fw.length <= 0 {
-		return true
+		return true, 0
 	}
-	i := fw.now().UnixNano() / int64(fw.length)
+	now := fw.now().UnixNano()
+	i := now / int64(fw.length)
 	if i != fw.index {
 		fw.index, fw.count = i, 0
 	}
 	fw.count++
-	return fw.count <= fw.limit
+	if fw.count <= fw.limit {
+		return true, 0
+	}
+	return false, time.Duration((i+1)*int64(fw.length) - now)
+}
+
+// retryAfterSeconds is express-rate-limit's Retry-After for a window that
+// ends in left: whole seconds, rounded up.
+func retryAfterSeconds(left time.Duration) string {
+	return strconv.FormatInt(int64(math.Ceil(left.Seconds())), 10)
 }
 
 // rateLimited answers r with 429 when it is over a limit, and reports
@@ -79,9 +104,13 @@ func (fw *fixedWindow) admit() bool {
 // takes nothing from the token bucket.
 func (s *Server) rateLimited(w http.ResponseWriter, rec *Request) bool {
 	s.mu.Lock()
-	inWindow := s.window.admit()
+	inWindow, left := s.window.admit()
+	retryAfter := s.window.retryAfter
 	s.mu.Unlock()
 	if !inWindow {
+		if retryAfter {
+			w.Header().Set("Retry-After", retryAfterSeconds(left))
+		}
 		s.write(w, rec, reply{http.StatusTooManyRequests, "Too many requests"})
 		return true
 	}

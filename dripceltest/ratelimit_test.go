@@ -81,6 +81,57 @@ func TestFixedWindow(t *testing.T) {
 	}
 }
 
+// TestFixedWindowRetryAfter: with WithFixedWindowRetryAfter a 429 says, as
+// express-rate-limit does, how many whole seconds are left of the window,
+// rounded up; everything else is as without it.
+func TestFixedWindowRetryAfter(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	srv := start(t, dripceltest.WithFixedWindow(2, time.Minute), dripceltest.WithFixedWindowRetryAfter(),
+		dripceltest.WithRateClock(clk.Now))
+	status := func(i int) (int, string) {
+		a := postSales(t, srv, batch(saleJSON("za", cellN(i))))
+		return a.status, a.header.Get("Retry-After")
+	}
+	for i := range 2 {
+		if got, ra := status(i); got != 200 || ra != "" {
+			t.Errorf("request %d within the limit: %d, Retry-After %q", i, got, ra)
+		}
+	}
+	for i, tt := range []struct {
+		at   time.Duration // into the window
+		want string
+	}{
+		{0, "60"},
+		{400 * time.Millisecond, "60"}, // 59.6 s left: rounded up
+		{59 * time.Second, "1"},
+		{59*time.Second + 999*time.Millisecond, "1"}, // a millisecond left is still a second
+	} {
+		clk.Set(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).Add(tt.at))
+		got, ra := status(2 + i)
+		if got != http.StatusTooManyRequests || ra != tt.want {
+			t.Errorf("%s into a full window: %d, Retry-After %q; want 429, %q", tt.at, got, ra, tt.want)
+		}
+	}
+	// The next window lets requests through again, without the header.
+	clk.Set(time.Date(2026, 3, 1, 10, 1, 0, 0, time.UTC))
+	if got, ra := status(10); got != 200 || ra != "" {
+		t.Errorf("next window: %d, Retry-After %q", got, ra)
+	}
+	if n := srv.RateLimited(); n != 4 {
+		t.Errorf("RateLimited() = %d, want 4", n)
+	}
+
+	// A window shorter than a second is told in whole seconds: 1.
+	short := start(t, dripceltest.WithFixedWindow(1, 200*time.Millisecond), dripceltest.WithFixedWindowRetryAfter(),
+		dripceltest.WithRateClock(clk.Now))
+	for i, want := range []string{"", "1"} {
+		a := postSales(t, short, batch(saleJSON("za", cellN(20+i))))
+		if ra := a.header.Get("Retry-After"); ra != want {
+			t.Errorf("200 ms window, request %d: %d, Retry-After %q; want %q", i, a.status, ra, want)
+		}
+	}
+}
+
 // TestFixedWindowCountsFaults: a request a fault answers still counts, and
 // one the window refuses uses up no fault.
 func TestFixedWindowCountsFaults(t *testing.T) {

@@ -54,7 +54,8 @@
 //     the good sales (BatchPartial, the default), none (BatchAtomic), or
 //     those before the first bad one (BatchPrefix). See BatchMode.
 //   - A 429 for the rate limit carries Dripcel's envelope; WithFixedWindow
-//     sends no Retry-After, as Dripcel documents none.
+//     sends no Retry-After, as Dripcel documents none, unless
+//     WithFixedWindowRetryAfter asks for express-rate-limit's.
 //   - "Now" and the date of a blank soldAt are in South African time.
 //
 // Faults are injected with Fail, FailWithBody, Respond, Redirect, RateLimit,

@@ -131,7 +131,10 @@ func TestFleetWorker(t *testing.T) {
 	window, _ := time.ParseDuration(os.Getenv("DRIPCEL_FLEET_WINDOW"))
 	batch, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_BATCH"))
 	count, _ := strconv.Atoi(os.Getenv("DRIPCEL_FLEET_SALES"))
-	opts := []dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRateLimit(n, window)}
+	// The User-Agent names the process, so that the server can count its
+	// 429s apart from the others'.
+	opts := []dripcel.Option{dripcel.WithBaseURL(url), dripcel.WithRateLimit(n, window),
+		dripcel.WithUserAgent(fmt.Sprintf("fleet-process-%d", p))}
 	if batch > 0 {
 		opts = append(opts, dripcel.WithBatchSize(batch))
 	}
@@ -159,15 +162,18 @@ func TestFleetWorker(t *testing.T) {
 	}
 }
 
-// realisticSale is sale i as a shop reports it: every field set, about 150
-// bytes of JSON.
+// realisticSale is sale i as a shop reports it: every field set (the one
+// identifier a sale may name, its campaign), about 110 bytes of JSON. Sales
+// are a second apart from 09:02:51 two days ago, within any ledger's
+// retention.
 func realisticSale(i int) dripcel.Sale {
 	return dripcel.Sale{
 		CampaignID: campaign,
-		SendID:     fmt.Sprintf("snd_%08d", i),
-		ClickID:    fmt.Sprintf("clk_%08d", i),
 		Cell:       fmt.Sprintf("2782%07d", i%10_000_000),
-		SoldAt:     time.Date(2025, 10, 14, 9, 2, 51, 0, time.UTC).Add(time.Duration(i) * time.Second),
+		SoldAt:     realisticDay.Add(9*time.Hour + 2*time.Minute + 51*time.Second + time.Duration(i)*time.Second),
 		SaleValue:  dripcel.Value(float64(100 + i%900)),
 	}
 }
+
+// realisticDay is two days before the day the test started, in UTC.
+var realisticDay = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)

@@ -52,9 +52,10 @@ func testKey(t *testing.T, rdb *redis.Client) string {
 // campaign is the campaign the tests' sales are for.
 const campaign = "639978184d735c88ed8bbd68"
 
-// budgetServer starts a fake Dripcel that keeps a budget as
-// express-rate-limit does by default: n requests in each fixed window w, 429
-// without Retry-After beyond, and bodies of at most 100,000 bytes.
+// budgetServer starts a fake Dripcel that keeps a budget in fixed windows,
+// as express-rate-limit does by default: n requests in each window w, 429
+// beyond (without Retry-After, as Dripcel documents none), and bodies of at
+// most 102,400 bytes.
 func budgetServer(t *testing.T, n int, w time.Duration) *dripceltest.Server {
 	t.Helper()
 	return dripceltest.NewServer(t, dripceltest.WithFixedWindow(n, w),
@@ -70,8 +71,15 @@ type budgetStats struct {
 }
 
 func statsOf(srv *dripceltest.Server, w time.Duration) budgetStats {
-	reqs := srv.Requests()
-	st := budgetStats{requests: len(reqs), limited: srv.RateLimited(), sales: len(srv.Sales()), maxInWindow: srv.MaxInWindow(w)}
+	st := statsOfRequests(srv.Requests())
+	st.maxInWindow = srv.MaxInWindow(w)
+	return st
+}
+
+// statsOfRequests is what a budget server saw in reqs, but the most in
+// any window.
+func statsOfRequests(reqs []dripceltest.Request) budgetStats {
+	st := budgetStats{requests: len(reqs)}
 	for i, r := range reqs {
 		if i == 0 || r.At.Before(st.first) {
 			st.first = r.At
@@ -79,7 +87,10 @@ func statsOf(srv *dripceltest.Server, w time.Duration) budgetStats {
 		if r.At.After(st.last) {
 			st.last = r.At
 		}
+		st.sales += r.Stored
 		switch r.Status {
+		case http.StatusTooManyRequests:
+			st.limited++
 		case http.StatusRequestEntityTooLarge:
 			st.tooLarge++
 		case http.StatusOK:

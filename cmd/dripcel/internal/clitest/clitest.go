@@ -61,7 +61,7 @@ type Result struct {
 
 // Invocation is one run of the command.
 type Invocation struct {
-	Args  []string
+	Args []string
 	// Env is added to the environment, which has no DRIPCEL_ variables,
 	// nor DATABASE_URL and PG* (the test's own database settings are not
 	// the command's).

@@ -110,15 +110,15 @@ func (d *db) refs(t *testing.T, suffix string) []string {
 // refused is a row of the rejected table, written by SQL so that each test
 // chooses its identifiers, answers and ages.
 type refused struct {
-	id                        int64
-	ref                       string
-	campaign, send, click     string
-	cell                      string
-	soldAt                    time.Time
-	value                     *float64
-	status                    int
-	message                   string
-	age                       time.Duration // how long ago Dripcel refused it
+	id                    int64
+	ref                   string
+	campaign, send, click string
+	cell                  string
+	soldAt                time.Time
+	value                 *float64
+	status                int
+	message               string
+	age                   time.Duration // how long ago Dripcel refused it
 }
 
 // addRejected writes rows into the rejected table, as the outbox's

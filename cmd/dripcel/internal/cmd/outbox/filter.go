@@ -18,21 +18,21 @@ type filterFlags struct {
 	status                int
 	olderThan, newerThan  string
 	refs                  []string
-	ids                   []int64
+	ids                   []string
 }
 
 // register adds the filter flags to cmd.
 func (f *filterFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.campaign, "campaign", "", "sales of this campaign_id")
-	fl.StringVar(&f.send, "send", "", "sales of this send_id")
-	fl.StringVar(&f.click, "click", "", "sales of this click_id")
-	fl.StringVar(&f.message, "message", "", `sales whose refusal contains this, in any case ("campaign not found")`)
-	fl.IntVar(&f.status, "status", 0, "sales Dripcel refused with this HTTP status (404, 409, 400…)")
-	fl.StringVar(&f.olderThan, "older-than", "", "sales refused longer ago than this: 90m, 36h, 7d")
-	fl.StringVar(&f.newerThan, "newer-than", "", "sales refused less long ago than this: 90m, 36h, 7d")
-	fl.StringArrayVar(&f.refs, "ref", nil, "the sale with this Ref (your order ID); repeat for more")
-	fl.Int64SliceVar(&f.ids, "id", nil, "the sale with this ID (the first column of rejected); repeat, or give a list: 12,15")
+	fl.StringVar(&f.campaign, "campaign", "", "sales of the campaign with this `ID` (campaign_id)")
+	fl.StringVar(&f.send, "send", "", "sales of the send with this `ID` (send_id)")
+	fl.StringVar(&f.click, "click", "", "sales of the click with this `ID` (click_id)")
+	fl.StringVar(&f.message, "message", "", "sales whose refusal contains this `TEXT`, in any case (\"campaign not found\")")
+	fl.IntVar(&f.status, "status", 0, "sales Dripcel refused with this HTTP `STATUS` (404, 409, 400…)")
+	fl.StringVar(&f.olderThan, "older-than", "", "sales refused longer ago than this `AGE`: 90m, 36h, 7d")
+	fl.StringVar(&f.newerThan, "newer-than", "", "sales refused less long ago than this `AGE`: 90m, 36h, 7d")
+	fl.StringArrayVar(&f.refs, "ref", nil, "the sale with this `REF` (your order ID); repeat for more")
+	fl.StringSliceVar(&f.ids, "id", nil, "the sale with this `ID` (the first column of rejected); repeat, or give a list: 12,15")
 }
 
 // filter is the dripcelpg filter the flags give, and the flags given, to
@@ -40,7 +40,14 @@ func (f *filterFlags) register(cmd *cobra.Command) {
 func (f *filterFlags) filter(cmd *cobra.Command) (dripcelpg.RejectedFilter, []string, error) {
 	r := dripcelpg.RejectedFilter{
 		CampaignID: strings.TrimSpace(f.campaign), SendID: strings.TrimSpace(f.send), ClickID: strings.TrimSpace(f.click),
-		Message: f.message, Status: f.status, IDs: f.ids,
+		Message: f.message, Status: f.status,
+	}
+	for _, id := range f.ids {
+		n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+		if err != nil || n < 1 {
+			return r, nil, cli.Usage("--id %s is not the ID of a refused sale (the first column of dripcel outbox rejected)", cli.Quote(id))
+		}
+		r.IDs = append(r.IDs, n)
 	}
 	for _, ref := range f.refs {
 		if ref = strings.TrimSpace(ref); ref != "" {

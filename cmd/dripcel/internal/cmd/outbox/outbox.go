@@ -69,13 +69,21 @@ moved back to the queue are sent by the service holding the outbox's lease.
   dripcel outbox rejected --campaign 639978184d735c88ed8bbd68
   dripcel outbox retry --message "campaign not found" --newer-than 2d
   dripcel outbox purge --older-than 90d`,
-		Args: cli.ExactArgs(0, "outbox needs a command: status, rejected, retry or purge"),
+		// Without a Run, cobra would print the help for an unknown
+		// command and exit 0, as if something had been done.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cli.Usage("unknown command %s for dripcel outbox: give status, rejected, retry or purge", cli.Quote(args[0]))
+			}
+			return cmd.Help()
+		},
 	}
 	fl := cmd.PersistentFlags()
 	fl.StringVar(&c.databaseURL, "database-url", "",
-		"the PostgreSQL connection string (default $"+EnvDatabaseURL+", else the PG* variables)")
-	fl.StringVar(&c.schema, "schema", "", "the outbox's schema (default: the connection's search_path)")
-	fl.StringVar(&c.table, "table", dripcelpg.DefaultTable, "the outbox's table; the others are named after it")
+		"the PostgreSQL connection string, a `URL` or host=… pairs (default $"+EnvDatabaseURL+", else the PG* variables)")
+	fl.StringVar(&c.schema, "schema", "", "the `SCHEMA` holding the outbox (default: the connection's search_path)")
+	fl.StringVar(&c.table, "table", dripcelpg.DefaultTable, "the outbox's `TABLE` name; its other tables are named after it")
 	cmd.AddCommand(newStatusCmd(std, &c), newRejectedCmd(std, &c), newRetryCmd(std, &c), newPurgeCmd(std, &c))
 	return cmd
 }

@@ -74,8 +74,9 @@ Exit codes:
   3    the database could not be reached, refused the login, or the query
        failed`,
 		Example: `  dripcel outbox rejected
-  # ID  REF      IDENTIFIER                         CELL         SOLD AT     VALUE    STATUS  REFUSED    MESSAGE
-  # 41  A-1042   campaign 639978184d735c88ed8bbd68  27631231234  2025-10-14  199.99   404     2h 5m ago  Campaign not found
+  # ID  REF     IDENTIFIER                         CELL         SOLD AT              VALUE    STATUS  REFUSED     MESSAGE
+  # 41  A-1042  campaign 639978184d735c88ed8bbd68  27631231234  2025-10-14           199.99   404     2h 5m ago   Campaign not found
+  # 38  A-1039  click 6f1c2a9e4b                   27821234567  2025-10-14 09:02:51  default  404     3h 12m ago  Click not found
 
   dripcel outbox rejected --message "campaign not found" --newer-than 2d --format csv > refused.csv
   dripcel outbox rejected --ref A-1042 --ref A-1043 --format json | jq '.[].message'`,
@@ -120,8 +121,8 @@ Exit codes:
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "table, csv or json")
-	cmd.Flags().IntVar(&limit, "limit", defaultLimit, "list at most this many, the newest refusals first")
+	cmd.Flags().StringVar(&format, "format", "table", "print as `FORMAT`: table, csv or json")
+	cmd.Flags().IntVar(&limit, "limit", defaultLimit, "list at most `N`, the newest refusals first")
 	return cmd
 }
 

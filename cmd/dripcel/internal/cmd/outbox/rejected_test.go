@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/clitest"
+	"github.com/dripcel-go/dripcel/dripceltest"
 )
 
 // fourRefusals are refusals of each kind: by campaign, send and click, an
@@ -206,11 +209,28 @@ func TestRejectedFilters(t *testing.T) {
 		{[]string{"--older-than", "2d", "--newer-than", "1d"}, "--newer-than 1d is not more than --older-than 2d: no sale can be both"},
 		{[]string{"--limit", "0"}, "--limit 0: want 1 or more"},
 		{[]string{"--status", "4040"}, "--status 4040 is not an HTTP status"},
-		{[]string{"--id", "twelve"}, `invalid argument "twelve" for "--id"`},
+		{[]string{"--id", "twelve"}, `--id "twelve" is not the ID of a refused sale`},
 		{[]string{"A-1"}, "rejected takes flags only"},
 	} {
 		r := d.run(t, append([]string{"rejected"}, tt.args...)...)
 		r.WantCode(t, 2)
 		wantContains(t, "stderr", r.Stderr, tt.want)
 	}
+}
+
+// TestRejectedCSVUploads: refused sales written as CSV, fixed (here, the
+// campaign that was missing named again), upload as they are, with the
+// soldAt and value first enqueued.
+func TestRejectedCSVUploads(t *testing.T) {
+	d := testDB(t)
+	fourRefusals(t, d)
+	r := d.run(t, "rejected", "--format", "csv", "--ref", "A-1", "--ref", "A-2")
+	r.WantCode(t, 0)
+	file := clitest.WriteFile(t, "refused.csv", strings.ReplaceAll(r.Stdout, "c-gone", clitest.Campaign))
+	srv := clitest.NewServer(t, dripceltest.WithSends(dripceltest.Send{ID: "s-9", CampaignID: clitest.Campaign}))
+	up := clitest.Run(t, clitest.Env(srv), "upload", file)
+	up.WantCode(t, 0)
+	clitest.WantStored(t, srv, `c1 27631231234 raw="27631231234" soldAt="2025-10-14 09:02:51" value=199.99 send="" click=""
+c1 27821234567 raw="27821234567" soldAt="2025-10-15" value=default send="s-9" click=""
+`)
 }

@@ -56,7 +56,8 @@ It connects as pgx does: --database-url, else ` + EnvDatabaseURL + `, else the P
 variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE…) and
 ~/.pgpass. Prefer ` + EnvDatabaseURL + ` or PGPASSWORD to a password in --database-url,
 which ps shows to every user of the machine. No password is ever printed.
-The connections are named "` + appName + `" in pg_stat_activity.
+The connections are named "` + appName + `" in pg_stat_activity, unless the
+connection string or PGAPPNAME names them otherwise.
 
 --schema and --table name the outbox as the service's dripcelpg.WithSchema
 and WithTable do (default table ` + dripcelpg.DefaultTable + `, in the connection's

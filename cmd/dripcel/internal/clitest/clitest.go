@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/dripcel-go/dripcel/dripceltest"
+	"github.com/dripcel-go/dripcel/internal/testsvc"
 )
 
 // Binary is the dripcel command, built by Main.
@@ -44,7 +45,9 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building dripcel: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	testsvc.Announce() // the tests of dripcel outbox skipped for want of PostgreSQL
+	return code
 }
 
 // Result is what one run of the command did.
@@ -58,8 +61,11 @@ type Result struct {
 
 // Invocation is one run of the command.
 type Invocation struct {
-	Args  []string
-	Env   map[string]string // added to the environment, which has no DRIPCEL_ variables
+	Args []string
+	// Env is added to the environment, which has no DRIPCEL_ variables,
+	// nor DATABASE_URL and PG* (the test's own database settings are not
+	// the command's).
+	Env   map[string]string
 	Stdin io.Reader
 	Dir   string
 	// Paced keeps upload's own pacing; otherwise upload gets a budget the
@@ -75,7 +81,7 @@ func (inv Invocation) Cmd() *exec.Cmd {
 	}
 	cmd := exec.Command(Binary, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DRIPCEL_") {
+		if !strings.HasPrefix(kv, "DRIPCEL_") && !strings.HasPrefix(kv, "PG") && !strings.HasPrefix(kv, "DATABASE_URL=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}

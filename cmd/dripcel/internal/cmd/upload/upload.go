@@ -173,6 +173,8 @@ before N are read, not sent, only to find the rows from N on that repeat
 them (so the resumed run sends what the whole one would have), and the
 rejects file keeps the earlier run's rows before N and gains this run's.
 
+` + apiclient.LedgerHelp + `
+
 ` + uploadExitCodes,
 		Example: `  # A CSV export with the columns named as Dripcel names them:
   export DRIPCEL_API_KEY=...

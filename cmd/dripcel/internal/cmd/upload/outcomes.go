@@ -33,6 +33,9 @@ func newResults(err error, n int) *results {
 	return res
 }
 
+// allRecorded reports whether every sale was recorded.
+func (r *results) allRecorded() bool { return r.whole == nil && len(r.runs) == 0 }
+
 // next is the outcome of sale i; calls go forward, i ascending.
 func (r *results) next(i int) dripcel.Outcome {
 	if r.whole != nil {

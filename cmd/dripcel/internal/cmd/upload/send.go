@@ -8,10 +8,12 @@ import (
 
 	"github.com/dripcel-go/dripcel"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
 )
 
 // send reads the rows again and uploads the valid ones as one stream, then
-// gives each row the outcome of its sale (see classify). Invalid and
+// gives each row the outcome of its sale: all recorded, or else as
+// classify reads them. Invalid and
 // repeated rows were counted (and the invalid ones written to the rejects
 // file) by check, and are passed over.
 //
@@ -34,7 +36,14 @@ func (u *upload) send(ctx context.Context) error {
 		n        int   // sales handed to the library
 		complete bool  // the pass reached the end of the file
 		readErr  error // the pass could not read past a row
+		// What the pass read, for an upload whose every sale was
+		// recorded (see allRecorded): the rows from --from-row on and
+		// the last of them, each also as of the last sale handed over,
+		// and the sales by identifier.
+		read, last, readAtSale, lastSale int
+		by                               [export.NumFields]int
 	)
+	last, lastSale = max(u.flags.fromRow-1, 0), max(u.flags.fromRow-1, 0)
 	seq := func(yield func(dripcel.Sale, error) bool) {
 		// After a Ctrl-C no more rows are read: the library sends what it
 		// holds only if the request in flight is still being answered,
@@ -51,10 +60,17 @@ func (u *upload) send(ctx context.Context) error {
 				readErr = err
 				return
 			}
-			if r.Row < u.flags.fromRow || len(r.Problems) > 0 || u.repeats.repeated(r.Row) > 0 {
+			if r.Row < u.flags.fromRow {
+				continue
+			}
+			read++
+			last = r.Row
+			if len(r.Problems) > 0 || u.repeats.repeated(r.Row) > 0 {
 				continue
 			}
 			n++
+			by[r.By]++
+			readAtSale, lastSale = read, r.Row
 			if !yield(r.Sale, nil) {
 				return
 			}
@@ -66,7 +82,15 @@ func (u *upload) send(ctx context.Context) error {
 	u.progress.done()
 
 	stop := res.stopCause(u.interrupted.Load())
-	if err := u.classify(res, complete && readErr == nil); err != nil {
+	if res.allRecorded() {
+		// Every row's outcome is known without reading the file again:
+		// the usual first upload of a file.
+		u.tally.sent, u.tally.sentBy, u.tally.count[recorded] = n, by, n
+		u.tally.read, u.lastRow = read, last
+		if !complete || readErr != nil {
+			u.tally.read, u.lastRow, u.stopped = readAtSale, lastSale, true
+		}
+	} else if err := u.classify(res, complete && readErr == nil); err != nil {
 		return err
 	}
 	switch {

@@ -133,8 +133,9 @@ The file is read as a stream, so files of millions of rows upload in
 bounded memory.
 
 Each request is filled with as many rows as fit in a body Dripcel takes
-(--batch-size sets a count limit too): Dripcel's budget is about 50
-requests a minute, so full requests are the fast way. When Dripcel refuses
+(--batch-size sets a count limit too), and the file goes out as one
+stream, so every request but the last is full: Dripcel's budget is about
+50 requests a minute, so full requests are the fast way. When Dripcel refuses
 a request for a row in it, the library sends its rows again in smaller
 requests until each has Dripcel's answer about it alone. The summary counts
 the rows recorded by this run, those Dripcel already had, those it refused

@@ -117,7 +117,7 @@ func (l *LedgerFlags) open(key, base string, warn *cli.Printer) (*dripcel.FileLe
 	}
 	if l.Path != "" {
 		if err := os.MkdirAll(filepath.Dir(l.Path), 0o700); err != nil {
-			return nil, cli.Usage("--ledger %s: %v", l.Path, unwrapPath(err))
+			return nil, cli.Usage("--ledger %s: %v; nothing was sent", l.Path, unwrapPath(err))
 		}
 		ledger, err := dripcel.OpenFileLedger(l.Path)
 		if err != nil {

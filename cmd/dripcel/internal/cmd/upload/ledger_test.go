@@ -250,6 +250,24 @@ func TestUploadLedgerInUse(t *testing.T) {
 	inv.Run(t).WantCode(t, 0)
 }
 
+// TestUploadNoCacheDirectory checks that an upload with no cache directory
+// to keep its ledger in warns and goes on without one: a ledger saves
+// requests, and Dripcel's own 409 still keeps a row from being recorded
+// twice, so a job that ran before is not stopped for it.
+func TestUploadNoCacheDirectory(t *testing.T) {
+	srv := newServer(t)
+	e := env(srv)
+	for _, k := range []string{"XDG_CACHE_HOME", "HOME", "LocalAppData"} {
+		e[k] = ""
+	}
+	r := invocation{Args: []string{"upload", "--quiet", twentySales(t)}, Env: e}.Run(t)
+	r.WantCode(t, 0)
+	wantContains(t, "stderr", r.Stderr, "dripcel: warning: no ledger, so rows Dripcel confirmed earlier are sent again", "--ledger PATH", "--no-ledger")
+	if got := summaryLine(t, r.Stdout, "recorded"); got != "recorded 20" {
+		t.Errorf("summary %q", got)
+	}
+}
+
 // TestUploadDryRunLeavesLedgerAlone checks that --dry-run, which needs no
 // key, opens no ledger.
 func TestUploadDryRunLeavesLedgerAlone(t *testing.T) {

@@ -24,6 +24,9 @@ import (
 // Binary is the dripcel command, built by Main.
 var Binary string
 
+// workDir holds the binary and the cache directories of runs given none.
+var workDir string
+
 // Main builds the command and runs the tests: a test package's TestMain.
 func Main(m *testing.M) {
 	os.Exit(buildAndRun(m))
@@ -36,6 +39,7 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	workDir = dir
 	Binary = filepath.Join(dir, "dripcel")
 	if runtime.GOOS == "windows" {
 		Binary += ".exe"
@@ -71,6 +75,12 @@ type Invocation struct {
 	// Paced keeps upload's own pacing; otherwise upload gets a budget the
 	// tests never reach, so they check what is sent, quickly.
 	Paced bool
+	// Cache is the user's cache directory the command sees, where upload
+	// keeps its ledgers: give the same one to runs that are to share a
+	// ledger. Empty: a new, empty one for each run, so that no test finds
+	// another's ledger (the fake servers share one key and may reuse a
+	// port) and none writes into the real user's.
+	Cache string
 }
 
 // Cmd is the command, not started.
@@ -85,6 +95,16 @@ func (inv Invocation) Cmd() *exec.Cmd {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cache := inv.Cache
+	if cache == "" {
+		var err error
+		if cache, err = os.MkdirTemp(workDir, "cache-*"); err != nil {
+			panic(fmt.Sprintf("clitest: a cache directory for the command: %v", err))
+		}
+	}
+	// os.UserCacheDir reads XDG_CACHE_HOME, else HOME, on Unix systems, HOME
+	// on macOS and LocalAppData on Windows: all of them point at cache.
+	cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+cache, "HOME="+cache, "LocalAppData="+cache)
 	for k, v := range inv.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

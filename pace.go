@@ -120,12 +120,8 @@ func (h *hold) wait(ctx context.Context) error {
 		if retry.PastDeadline(ctx, d) {
 			return errPausePastDeadline
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := retry.Sleep(ctx, d); err != nil {
+			return err
 		}
 	}
 }

@@ -21,27 +21,12 @@ import (
 // Reporter says once how many it sent that way.
 func TestReporterDrainsSpoolWrittenBeforeTheIdentifierRule(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sales.spool")
-	sp, err := spool.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	legacy := []dripcel.Sale{testSale(1), testSale(2), testSale(3), testSale(4)}
 	legacy[0].ClickID = "click-1"
 	legacy[1].SendID = "send-2"
 	legacy[2].SendID, legacy[2].ClickID = "send-3", "click-3"
 	// legacy[3] names its campaign alone, as most sales did.
-	for _, s := range legacy {
-		rec, err := dripcel.EncodeSpoolSale(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sp.Append(rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sp.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeSpool(t, path, legacy...)
 
 	srv := reporterServer(t)
 	var logs bytes.Buffer
@@ -97,4 +82,35 @@ func TestReportRefusesSeveralIdentifiers(t *testing.T) {
 	if err := r.Report(context.Background(), s); err != nil {
 		t.Fatalf("Report of a click-only sale = %v", err)
 	}
+}
+
+// writeSpool writes sales to a spool file as a Reporter would, before any
+// Reporter opens it.
+func writeSpool(t *testing.T, path string, sales ...dripcel.Sale) {
+	t.Helper()
+	sp, err := spool.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sales {
+		rec, err := dripcel.EncodeSpoolSale(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sp.Append(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// salesFromTo are test sales first to last-1.
+func salesFromTo(first, last int) []dripcel.Sale {
+	var sales []dripcel.Sale
+	for i := first; i < last; i++ {
+		sales = append(sales, testSale(i))
+	}
+	return sales
 }

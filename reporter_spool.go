@@ -220,11 +220,12 @@ func (q *spoolQueue) Oldest(context.Context) (time.Duration, error) {
 	if err != nil || len(recs) == 0 {
 		return 0, err
 	}
-	_, queued, err := decodeSale(recs[0].Data)
-	if err != nil || queued.IsZero() {
-		return 0, nil
+	// A record the disk damaged is counted by Stats and Close; here it
+	// only has no age to give.
+	if _, queued, derr := decodeSale(recs[0].Data); derr == nil && !queued.IsZero() {
+		return time.Since(queued), nil
 	}
-	return time.Since(queued), nil
+	return 0, nil
 }
 
 func (q *spoolQueue) Claim(_ context.Context, max int) ([]QueuedSale, error) {

@@ -520,13 +520,14 @@ func TestReporterCrashMidBatch(t *testing.T) {
 	for _, mode := range []dripceltest.BatchMode{dripceltest.BatchPartial, dripceltest.BatchAtomic} {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "sales.spool")
+			// The sales are in the spool before the Reporter starts, so
+			// that its first claim is a whole batch: sales reported one by
+			// one after it starts could meet a claim made after the first.
+			writeSpool(t, path, salesFromTo(0, 12)...)
 			srv := reporterServer(t, dripceltest.WithBatchMode(mode))
 			sth := &storeThenHang{stored: make(chan struct{})}
 			c := reporterClient(t, srv, dripcel.WithHTTPClient(&http.Client{Transport: sth}))
 			r := newReporter(t, c, dripcel.WithSpool(path), dripcel.WithMaxBatch(10), dripcel.WithFlushInterval(time.Hour))
-			for i := range 12 {
-				report(t, r, testSale(i))
-			}
 			select {
 			case <-sth.stored:
 			case <-time.After(10 * time.Second):

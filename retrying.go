@@ -3,7 +3,6 @@ package dripcel
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/dripcel-go/dripcel/internal/retry"
 )
@@ -58,12 +57,8 @@ func (c *Client) decideRetry(ctx context.Context, resp *http.Response, err error
 func (c *Client) prepareRetry(req *http.Request) error {
 	ctx := req.Context()
 	if d := tally(ctx).Wait; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := retry.Sleep(ctx, d); err != nil {
+			return err
 		}
 	}
 	return c.pace(ctx)

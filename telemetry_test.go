@@ -119,10 +119,10 @@ func TestTelemetryOfAnUpload(t *testing.T) {
 			continue
 		}
 		uploads++
-		switch {
-		case r.Status == 200:
+		switch r.Status {
+		case 200:
 			ok++
-		case r.Status == 429:
+		case 429:
 			limited++
 		default:
 			refused++
@@ -163,7 +163,7 @@ func TestTelemetryOfAnUpload(t *testing.T) {
 	var clientSpans int
 	for _, s := range spans.Ended() {
 		for _, kv := range s.Attributes() {
-			if v := kv.Value.Emit(); strings.Contains(v, canaryKey) || strings.Contains(v, "2763") || strings.Contains(v, "?") {
+			if v := kv.Value.String(); strings.Contains(v, canaryKey) || strings.Contains(v, "2763") || strings.Contains(v, "?") {
 				t.Errorf("span %s attribute %s = %q holds the key, a cell or a query", s.Name(), kv.Key, v)
 			}
 		}
@@ -200,7 +200,7 @@ func TestTelemetryOfAnUpload(t *testing.T) {
 func attr(s sdktrace.ReadOnlySpan, key string) string {
 	for _, kv := range s.Attributes() {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package dripcelpg
 
 import (
+	"strings"
 	"time"
 
 	"github.com/dripcel-go/dripcel"
@@ -10,6 +11,15 @@ import (
 // saleColumns are the columns that hold a sale, in the outbox and in the
 // rejected table alike, in the order scanSaleColumns reads them.
 const saleColumns = "ref, campaign_id, send_id, click_id, cell, sold_at, sold_at_offset, sale_value"
+
+// saleColumnsOf is saleColumns, each qualified by table (an alias).
+func saleColumnsOf(table string) string {
+	cols := strings.Split(saleColumns, ", ")
+	for i, c := range cols {
+		cols[i] = table + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
 
 // scanSaleColumns reads a row of id, the sale columns, then the columns
 // after them into rest.

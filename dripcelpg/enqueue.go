@@ -63,8 +63,7 @@ func (o *Outbox) insert(sales []dripcel.Sale, exec func(string, []any) error) er
 	for start := 0; start < len(sales); start += rowsPerInsert {
 		chunk := sales[start:min(start+rowsPerInsert, len(sales))]
 		var b strings.Builder
-		b.WriteString("INSERT INTO " + o.outbox +
-			" (ref, campaign_id, send_id, click_id, cell, sold_at, sold_at_offset, sale_value) VALUES ")
+		b.WriteString("INSERT INTO " + o.outbox + " (" + saleColumns + ") VALUES ")
 		args := make([]any, 0, 8*len(chunk))
 		for i, s := range chunk {
 			if i > 0 {

@@ -117,8 +117,7 @@ func (q *Queue) claim(ctx context.Context, term int64, max int) ([]dripcel.Queue
 			FOR UPDATE SKIP LOCKED)
 		UPDATE `+q.o.outbox+` AS o SET attempts = o.attempts + 1, claimed_term = $2, claimed_at = now()
 		FROM picked WHERE o.id = picked.id
-		RETURNING o.id, o.ref, o.campaign_id, o.send_id, o.click_id, o.cell, o.sold_at, o.sold_at_offset,
-			o.sale_value, o.attempts`, leaseName, term, max)
+		RETURNING o.id, `+saleColumnsOf("o")+`, o.attempts`, leaseName, term, max)
 	if err != nil {
 		return nil, fmt.Errorf("dripcelpg: claim: %w", err)
 	}
@@ -150,22 +149,13 @@ func cmpID(a, b uint64) int {
 
 func scanSale(row pgx.CollectableRow) (dripcel.QueuedSale, error) {
 	var (
-		qs     dripcel.QueuedSale
-		id     int64
-		soldAt time.Time
-		offset int32
-		value  *float64
-		tries  int32
+		qs    dripcel.QueuedSale
+		id    int64
+		tries int32
 	)
-	s := &qs.Sale
-	if err := row.Scan(&id, &s.Ref, &s.CampaignID, &s.SendID, &s.ClickID, &s.Cell, &soldAt, &offset, &value, &tries); err != nil {
-		return qs, err
-	}
-	qs.ID, qs.Attempts = uint64(id), int(tries)
-	// The wall clock sent to Dripcel is the one enqueued, in its offset.
-	s.SoldAt = soldAt.In(time.FixedZone("", int(offset)))
-	s.SaleValue = value
-	return qs, nil
+	sale, err := scanSaleColumns(row, &id, []any{&tries})
+	qs.ID, qs.Sale, qs.Attempts = uint64(id), sale, int(tries)
+	return qs, err
 }
 
 // Settle deletes the sales Dripcel recorded (or already had), and moves the
@@ -245,10 +235,8 @@ func (q *Queue) Settle(ctx context.Context, verdicts []dripcel.Verdict) error {
 						USING unnest($1::bigint[], $4::bigint[]) AS v(id, term)
 						WHERE o.id = v.id AND o.claimed_term = v.term
 						RETURNING o.*)
-					INSERT INTO `+q.o.rejected+` (id, ref, campaign_id, send_id, click_id, cell, sold_at, sold_at_offset,
-						sale_value, enqueued_at, attempts, status, error)
-					SELECT m.id, m.ref, m.campaign_id, m.send_id, m.click_id, m.cell, m.sold_at, m.sold_at_offset,
-						m.sale_value, m.enqueued_at, m.attempts, a.status, a.error
+					INSERT INTO `+q.o.rejected+` (id, `+saleColumns+`, enqueued_at, attempts, status, error)
+					SELECT m.id, `+saleColumnsOf("m")+`, m.enqueued_at, m.attempts, a.status, a.error
 					FROM moved m JOIN unnest($1::bigint[], $2::integer[], $3::text[]) AS a(id, status, error) ON a.id = m.id
 					ON CONFLICT (id) DO NOTHING`, refused, statuses, answers, refusedTerms)
 				if err != nil {

@@ -121,6 +121,18 @@ func (o *Outbox) Rejected(ctx context.Context, f RejectedFilter) ([]RejectedSale
 	return out, nil
 }
 
+// CountRejected returns how many rejected sales f chooses, f.Limit aside:
+// what PurgeRejected or RetryRejected with f would take, to say so before
+// doing it.
+func (o *Outbox) CountRejected(ctx context.Context, f RejectedFilter) (int, error) {
+	where, args := f.where()
+	var n int64
+	if err := o.pool.QueryRow(ctx, `SELECT count(*) FROM `+o.rejected+` WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("dripcelpg: count rejected: %w", err)
+	}
+	return int(n), nil
+}
+
 // RetryRejected moves the rejected sales f chooses back to the outbox, in
 // one transaction, and returns how many it moved: for a sale refused for a
 // reason since put right (its campaign created, say). Each goes to the back

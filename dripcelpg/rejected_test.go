@@ -135,12 +135,27 @@ func TestOutboxWithoutClient(t *testing.T) {
 	}
 }
 
-// TestPurgeRejected deletes by age only what is old enough.
+// TestPurgeRejected deletes by age only what is old enough, as
+// CountRejected counted beforehand.
 func TestPurgeRejected(t *testing.T) {
 	o, _, _, _ := rejectedOutbox(t)
 	ctx := context.Background()
 	if _, err := o.PurgeRejected(ctx, dripcelpg.RejectedFilter{}); err == nil {
 		t.Error("PurgeRejected with an empty filter deleted sales")
+	}
+	for _, tt := range []struct {
+		f    dripcelpg.RejectedFilter
+		want int
+	}{
+		{dripcelpg.RejectedFilter{}, 2},
+		{dripcelpg.RejectedFilter{Limit: 1}, 2}, // a count, not a page
+		{dripcelpg.RejectedFilter{Refs: []string{"order-2"}}, 1},
+		{dripcelpg.RejectedFilter{OlderThan: time.Hour}, 0},
+		{dripcelpg.RejectedFilter{OlderThan: time.Nanosecond}, 2},
+	} {
+		if n, err := o.CountRejected(ctx, tt.f); err != nil || n != tt.want {
+			t.Errorf("CountRejected(%+v) = %d, %v; want %d", tt.f, n, err, tt.want)
+		}
 	}
 	if n, err := o.PurgeRejected(ctx, dripcelpg.RejectedFilter{OlderThan: time.Hour}); err != nil || n != 0 {
 		t.Errorf("purge older than an hour = %d, %v; want 0", n, err)

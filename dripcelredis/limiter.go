@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/internal/retry"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
@@ -148,12 +149,5 @@ func sleep(ctx context.Context, d time.Duration, pause bool) error {
 		}
 		return fmt.Errorf("dripcelredis: waiting for the rate limit would pass the deadline: %w", context.DeadlineExceeded)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Sleep(ctx, d)
 }

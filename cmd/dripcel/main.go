@@ -1,6 +1,7 @@
 // Command dripcel reports sales to Dripcel from files and the shell: it
-// uploads CSV and JSON sales files, posts back one sale and converts cell
-// numbers to the international digits Campaigns V2 need.
+// uploads CSV and JSON sales files, posts back one sale, converts cell
+// numbers to the international digits Campaigns V2 need, and looks after
+// the PostgreSQL outbox of package dripcelpg.
 //
 //	go install github.com/dripcel-go/dripcel/cmd/dripcel@latest
 //	export DRIPCEL_API_KEY=...
@@ -8,9 +9,10 @@
 //	dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234
 //	dripcel normalize --region ZA 063 123 1234
 //	dripcel demo        # no key needed: runs against a built-in fake Dripcel
+//	dripcel outbox status --schema shop   # DATABASE_URL or PG* name the database
 //
 // Run "dripcel help" for the exit codes and every flag. The tool is built
-// only on the public packages dripcel and dripceltest.
+// only on the public packages dripcel, dripceltest and dripcelpg.
 //
 // This file only wires the commands together. Each command lives in its
 // own package under internal/cmd with its flags and tests; reading exports
@@ -32,6 +34,7 @@ import (
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/demo"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/fake"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/normalize"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/outbox"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/postback"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cmd/upload"
 	"github.com/spf13/cobra"
@@ -77,7 +80,8 @@ DRIPCEL_BASE_URL or --base-url sends requests to another address.
   dripcel upload --region ZA --rejects rejects.csv sales.csv
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234
   dripcel normalize --region ZA "063 123 1234"
-  dripcel demo                            # try it with no key, against a fake Dripcel`,
+  dripcel demo                            # try it with no key, against a fake Dripcel
+  dripcel outbox status                   # a service's PostgreSQL outbox (DATABASE_URL)`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -88,7 +92,7 @@ DRIPCEL_BASE_URL or --base-url sends requests to another address.
 	// of the command list, which is for reporting sales.
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.AddCommand(upload.NewCmd(std), postback.NewCmd(std), normalize.NewCmd(std),
-		demo.NewCmd(std, runUpload), fake.NewCmd(std))
+		demo.NewCmd(std, runUpload), fake.NewCmd(std), outbox.NewCmd(std))
 	return root
 }
 

@@ -189,7 +189,7 @@ func readmeFake(t *testing.T, rest [][]string) {
 			"recorded            4", "repeated in file    1   row 5 (repeats 2)", "invalid             1   row 6",
 			"1 row needing action written to rejects.csv")
 		want := "Order,Customer,Phone,Date,Total,Status,row,reason\n" +
-			"A-1005,Pieter V,12345,2025-10-15,R75.00,paid,6,\"cell (column \"\"Phone\"\") \"\"12345\"\" is not a valid ZA number\"\n"
+			"A-1005,Pieter V,12345,2025-10-15,R75.00,paid,6,\"cell (column \"\"Phone\"\") \"\"12345\"\" is not a valid ZA number: too short for a mobile number in ZA (at least 9 digits after the country code)\"\n"
 		if got := clitest.ReadFile(t, filepath.Join(dir, "rejects.csv")); got != want {
 			t.Errorf("rejects.csv\n%q\nwant\n%q", got, want)
 		}

@@ -149,6 +149,23 @@ func (p Policy) Fault(t *Tally) bool {
 // chooses are taken before the retry, where the call's context is at hand.
 func NoWait(_, _ time.Duration, _ int, _ *http.Response) time.Duration { return 0 }
 
+// Sleep waits d, or until ctx ends, whichever comes first, and returns
+// ctx's error in the second case. It is how every wait of the client and
+// its limiters gives way to the caller's context.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // PastDeadline reports whether waiting d would take the call past ctx's
 // deadline.
 func PastDeadline(ctx context.Context, d time.Duration) bool {

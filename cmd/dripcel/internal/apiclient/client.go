@@ -38,29 +38,45 @@ var errNoKey = cli.Usage("%s is not set: export %s=<key> (an API key with the sa
 // NewClient builds a client from DRIPCEL_API_KEY and the flags. A missing
 // key is refused here, before any file is read.
 func (f *Flags) NewClient(opts ...dripcel.Option) (*dripcel.Client, error) {
-	key := f.Key
+	key, base, err := f.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return f.newClient(key, base, opts)
+}
+
+// resolve is the key and base URL the flags and environment give (base is
+// empty for the library's default), checked.
+func (f *Flags) resolve() (key, base string, err error) {
+	key = f.Key
 	if key == "" {
 		key = os.Getenv(cli.EnvKey)
 	}
 	if strings.TrimSpace(key) == "" {
-		return nil, errNoKey
+		return "", "", errNoKey
 	}
 	if strings.TrimSpace(key) != key || strings.ContainsFunc(key, unicode.IsControl) {
-		return nil, cli.Usage("%s has spaces or control characters around or in it (a trailing newline from a file?): "+
+		return "", "", cli.Usage("%s has spaces or control characters around or in it (a trailing newline from a file?): "+
 			"export it without them", cli.EnvKey)
 	}
-	base := f.BaseURL
+	base = f.BaseURL
 	if base == "" {
 		base = os.Getenv(cli.EnvBaseURL)
 	}
 	if f.Retries < 0 {
-		return nil, cli.Usage("--retries %d is negative", f.Retries)
+		return "", "", cli.Usage("--retries %d is negative", f.Retries)
 	}
-	opts = append(opts, dripcel.WithMaxRetries(f.Retries), dripcel.WithUserAgent("dripcel-cli"))
 	if base != "" {
 		if err := checkBaseURL(base); err != nil {
-			return nil, err
+			return "", "", err
 		}
+	}
+	return key, base, nil
+}
+
+func (f *Flags) newClient(key, base string, opts []dripcel.Option) (*dripcel.Client, error) {
+	opts = append(opts, dripcel.WithMaxRetries(f.Retries), dripcel.WithUserAgent("dripcel-cli"))
+	if base != "" {
 		opts = append(opts, dripcel.WithBaseURL(base))
 	}
 	c, err := dripcel.NewClient(key, opts...)

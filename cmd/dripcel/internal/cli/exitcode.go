@@ -26,9 +26,11 @@ const (
 const ExitCodesHelp = `Exit codes, the same for every command ("dripcel help COMMAND" says
 what each means there):
   0    done: every sale is in Dripcel
-  1    Dripcel refused some sales, or some need your action
-  2    usage or input error; nothing was sent
+  1    Dripcel refused some sales, or some need your action (outbox:
+       nothing matched)
+  2    usage or input error; nothing was sent (outbox: nothing changed)
   3    the key was refused, or the network or Dripcel failed; not delivered
+       (outbox: the database failed)
   4    some sales were sent, then the run could not finish its own work
        (the file changed while it was read, the rejects file could not
        be written); the summary says what was sent

@@ -18,10 +18,14 @@ import (
 	"testing"
 
 	"github.com/dripcel-go/dripcel/dripceltest"
+	"github.com/dripcel-go/dripcel/internal/testsvc"
 )
 
 // Binary is the dripcel command, built by Main.
 var Binary string
+
+// workDir holds the binary and the cache directories of runs given none.
+var workDir string
 
 // Main builds the command and runs the tests: a test package's TestMain.
 func Main(m *testing.M) {
@@ -35,6 +39,7 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	workDir = dir
 	Binary = filepath.Join(dir, "dripcel")
 	if runtime.GOOS == "windows" {
 		Binary += ".exe"
@@ -44,7 +49,9 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building dripcel: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	testsvc.Announce() // the tests of dripcel outbox skipped for want of PostgreSQL
+	return code
 }
 
 // Result is what one run of the command did.
@@ -58,13 +65,22 @@ type Result struct {
 
 // Invocation is one run of the command.
 type Invocation struct {
-	Args  []string
-	Env   map[string]string // added to the environment, which has no DRIPCEL_ variables
+	Args []string
+	// Env is added to the environment, which has no DRIPCEL_ variables,
+	// nor DATABASE_URL and PG* (the test's own database settings are not
+	// the command's).
+	Env   map[string]string
 	Stdin io.Reader
 	Dir   string
 	// Paced keeps upload's own pacing; otherwise upload gets a budget the
 	// tests never reach, so they check what is sent, quickly.
 	Paced bool
+	// Cache is the user's cache directory the command sees, where upload
+	// keeps its ledgers: give the same one to runs that are to share a
+	// ledger. Empty: a new, empty one for each run, so that no test finds
+	// another's ledger (the fake servers share one key and may reuse a
+	// port) and none writes into the real user's.
+	Cache string
 }
 
 // Cmd is the command, not started.
@@ -75,10 +91,20 @@ func (inv Invocation) Cmd() *exec.Cmd {
 	}
 	cmd := exec.Command(Binary, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DRIPCEL_") {
+		if !strings.HasPrefix(kv, "DRIPCEL_") && !strings.HasPrefix(kv, "PG") && !strings.HasPrefix(kv, "DATABASE_URL=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cache := inv.Cache
+	if cache == "" {
+		var err error
+		if cache, err = os.MkdirTemp(workDir, "cache-*"); err != nil {
+			panic(fmt.Sprintf("clitest: a cache directory for the command: %v", err))
+		}
+	}
+	// os.UserCacheDir reads XDG_CACHE_HOME, else HOME, on Unix systems, HOME
+	// on macOS and LocalAppData on Windows: all of them point at cache.
+	cmd.Env = append(cmd.Env, "XDG_CACHE_HOME="+cache, "HOME="+cache, "LocalAppData="+cache)
 	for k, v := range inv.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -40,6 +40,10 @@ It prints "recorded" when Dripcel takes the sale, and "already in Dripcel"
 when Dripcel has a sale with the same cell, campaign and soldAt date (a
 blank soldAt is Dripcel's "now", so the date is today's).
 
+postback uses no ledger (upload's memory of the sales Dripcel confirmed):
+it sends one sale, which Dripcel's own answer settles, and waiting for a
+ledger held by a long upload would only hold it up.
+
 ` + postbackExitCodes,
 		Example: `  export DRIPCEL_API_KEY=...
   dripcel postback --campaign 639978184d735c88ed8bbd68 --cell 0631231234 --region ZA

@@ -27,20 +27,6 @@ func (u *upload) rateOptions() ([]dripcel.Option, error) {
 	return append(opts, dripcel.WithRateLimit(f.rate, time.Minute)), nil
 }
 
-// readAhead is how many rows send hands the library at once when
-// --batch-size sets no count: the library cuts them into requests by size,
-// a few hundred realistic sales each, so that only the last request of
-// each read-ahead goes out part full.
-const readAhead = 10_000
-
-// chunk is how many rows send reads before handing them over.
-func (f *uploadFlags) chunk() int {
-	if f.batch > 0 {
-		return f.batch
-	}
-	return readAhead
-}
-
 // budgetRate is the requests a minute the time left is reckoned at.
 func (f *uploadFlags) budgetRate() int {
 	if f.rate > 0 {

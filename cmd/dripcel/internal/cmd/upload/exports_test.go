@@ -209,7 +209,7 @@ func TestUploadSkipInvalid(t *testing.T) {
 				t.Errorf("summary %q", got)
 			}
 			want := "campaign_id,cell,soldAt,saleValue,row,reason\n" +
-				"c1,12345,2025-10-15,5,5,\"cell \"\"12345\"\" is not a valid ZA number\"\n" +
+				"c1,12345,2025-10-15,5,5,\"cell \"\"12345\"\" is not a valid ZA number: too short for a mobile number in ZA (at least 9 digits after the country code)\"\n" +
 				"c1,0845550199,yesterday,5,6,\"soldAt \"\"yesterday\"\" is not a date"
 			if got := readFile(t, rejects); !strings.HasPrefix(got, want) {
 				t.Errorf("rejects\n%s\nwant it to start\n%s", got, want)

@@ -3,43 +3,14 @@
 package upload_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/clitest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 )
-
-// writeSales writes a CSV of n distinct sales and returns its path.
-func writeSales(t *testing.T, n int) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), fmt.Sprintf("sales-%d.csv", n))
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	// Write errors stick in w and come back from Flush.
-	// Each sale names its campaign and no send or click: a sale names one
-	// identifier, and the send and click IDs would have to be known to the
-	// server besides.
-	_, _ = fmt.Fprintln(w, "campaign_id,order,cell,soldAt,saleValue")
-	for i := range n {
-		// Distinct cells (all valid ZA mobile numbers), so none is a duplicate.
-		_, _ = fmt.Fprintf(w, "c1,order-%07d,0%d%08d,2025-10-14 09:02:51,%d.%02d\n", i, 6+i/100000000%3, i%100000000, i%1000, i%100)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // peakRSS runs inv and returns its result and its peak resident memory in
 // KiB: VmHWM polled while it runs on Linux, else the rusage of the child.

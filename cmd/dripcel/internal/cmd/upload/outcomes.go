@@ -5,64 +5,108 @@ import (
 	"errors"
 
 	"github.com/dripcel-go/dripcel"
-	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/fate"
 )
 
-// upload sends one batch and classes each row by the library's own outcome
-// for its sale: recorded, already in Dripcel, refused (and why) or not
-// delivered (and why). The library sends a batch Dripcel refuses again in
-// smaller requests until each sale has Dripcel's answer about it alone, so
-// the command needs no resending of its own. It returns an error when the
-// upload must stop: a sale was not delivered for a cause that outlasts the
-// batch (the key refused, the network or Dripcel failing after retries).
-func (u *upload) upload(ctx context.Context, batch []*export.Row, sales []dripcel.Sale) error {
-	_, u.settledBefore = u.sender.counts()
-	var stop error
-	for i, out := range outcomes(u.client.UploadSales(ctx, sales), len(sales)) {
-		r := batch[i]
-		if answered(out) {
-			u.tally.sent++
-			u.tally.sentBy[r.By]++
-		}
-		o, reason := u.classOf(out, &sales[i])
-		switch {
-		case o == recorded:
-			u.tally.add(recorded, r.Row)
-			continue
-		case o != notDelivered:
-		case u.interrupted.Load() && errors.Is(out.Err, context.Canceled):
-		case stop == nil:
-			stop = out.Err
-		}
-		u.reject(r.Record, o, reason)
-	}
-	u.done += len(batch)
-	u.progress.set(u.done, u.timeLeft(u.toSend-u.done))
-	return stop
+// results is what became of an upload's n sales: the runs of those not
+// recorded, in order, as the library's *UploadError gives them, read
+// forward one sale at a time.
+type results struct {
+	n    int
+	runs []*dripcel.BatchError
+	// whole is the error of a call that failed whole (not an
+	// *UploadError): every sale is then not delivered, for it.
+	whole error
+	at    int // the run next reads from
 }
 
-// outcomes is each of n sales' outcome from UploadSales's error: the
-// library's own per sale, or for an error that is not an *UploadError (the
-// call failed whole) not delivered, each.
-func outcomes(err error, n int) []dripcel.Outcome {
-	res := make([]dripcel.Outcome, n)
+func newResults(err error, n int) *results {
+	res := &results{n: n}
 	var upErr *dripcel.UploadError
 	switch {
 	case err == nil:
-		for i := range res {
-			res[i] = dripcel.Outcome{Fate: dripcel.Recorded}
-		}
 	case errors.As(err, &upErr):
-		for i, out := range upErr.Outcomes() {
-			res[i] = out
-		}
+		res.runs = upErr.Batches
 	default:
-		for i := range res {
-			res[i] = dripcel.Outcome{Fate: dripcel.NotDelivered, Err: err}
-		}
+		res.whole = err
 	}
 	return res
+}
+
+// allRecorded reports whether every sale was recorded.
+func (r *results) allRecorded() bool { return r.whole == nil && len(r.runs) == 0 }
+
+// next is the outcome of sale i; calls go forward, i ascending.
+func (r *results) next(i int) dripcel.Outcome {
+	if r.whole != nil {
+		return dripcel.Outcome{Fate: dripcel.NotDelivered, Err: r.whole}
+	}
+	for r.at < len(r.runs) && r.runs[r.at].Last < i {
+		r.at++
+	}
+	if r.at < len(r.runs) && r.runs[r.at].First <= i {
+		b := r.runs[r.at]
+		return dripcel.Outcome{Fate: b.Fate, Err: b.Err}
+	}
+	return dripcel.Outcome{Fate: dripcel.Recorded}
+}
+
+// settled is how many sales have their fate: all but those not delivered.
+func (r *results) settled() int {
+	if r.whole != nil {
+		return 0
+	}
+	n := r.n
+	for _, b := range r.runs {
+		if b.Fate == dripcel.NotDelivered {
+			n -= b.Last - b.First + 1
+		}
+	}
+	return n
+}
+
+// unsentTail is the first sale of the run of sales at the end that were
+// never sent because the upload stopped (known ones from the ledger may be
+// among them), or n when there is none.
+func (r *results) unsentTail() int {
+	if r.whole != nil {
+		return 0
+	}
+	cut, end := r.n, r.n
+	for k := len(r.runs) - 1; k >= 0; k-- {
+		b := r.runs[k]
+		if b.Last != end-1 {
+			break // a recorded sale follows
+		}
+		switch {
+		case b.Fate == dripcel.NotDelivered && !b.Sent:
+			cut = b.First
+		case errors.Is(b.Err, dripcel.ErrKnownFromLedger):
+		default:
+			return cut
+		}
+		end = b.First
+	}
+	return cut
+}
+
+// stopCause is why the upload stopped before the end, if it did: the first
+// cause of sales not delivered, unless it is the Ctrl-C that interrupted
+// it (which is reported as such).
+func (r *results) stopCause(interrupted bool) error {
+	if r.whole != nil {
+		return r.whole
+	}
+	for _, b := range r.runs {
+		if b.Fate != dripcel.NotDelivered {
+			continue
+		}
+		if interrupted && errors.Is(b.Err, context.Canceled) {
+			return nil
+		}
+		return b.Err
+	}
+	return nil
 }
 
 // answered reports whether the sale's request got an answer: a verdict, or
@@ -80,6 +124,9 @@ func (u *upload) classOf(out dripcel.Outcome, s *dripcel.Sale) (outcome, string)
 	case dripcel.Recorded:
 		return recorded, ""
 	case dripcel.AlreadyRecorded:
+		if errors.Is(out.Err, dripcel.ErrKnownFromLedger) {
+			return known, ""
+		}
 		return already, fate.AlreadyReason
 	case dripcel.Refused:
 		missing, reason := fate.Refusal(out.Err, s)
@@ -103,10 +150,9 @@ func (u *upload) interruptReason() string {
 	return "not delivered: not sent after Ctrl-C (sending it again is safe)"
 }
 
-// moved shows the rows settled while the library is still at work on a
-// read-ahead: a refused request is settled sale by sale, which can take
-// many requests.
+// moved shows the rows settled while the library is at work: a refused
+// request is settled sale by sale, which can take many requests.
 func (u *upload) moved() {
 	_, settled := u.sender.counts()
-	u.progress.set(min(u.done+settled-u.settledBefore, u.toSend), u.timeLeft(u.toSend-u.done-settled+u.settledBefore))
+	u.progress.set(min(settled, u.toSend), u.timeLeft(u.toSend-settled))
 }

@@ -154,7 +154,7 @@ func TestUploadResumeAppendsRejects(t *testing.T) {
 			r.WantCode(t, 3)
 			wantContains(t, "stdout", r.Stdout, "--from-row "+tc.from)
 			first := readFile(t, rejects)
-			wantContains(t, "first rejects", first, `is not a valid ZA number`, "not delivered")
+			wantContains(t, "first rejects", first, `has characters other than digits`, "not delivered")
 
 			r = runCLI(t, env(srv), append(args, "--from-row", tc.from, path)...)
 			r.WantCode(t, 1) // row 5's campaign is unknown

@@ -14,6 +14,7 @@ type outcome int
 const (
 	recorded     outcome = iota // recorded by this run
 	already                     // Dripcel had it already: needs nothing
+	known                       // the ledger knows Dripcel has it: not sent, needs nothing
 	repeated                    // repeats an earlier row of the file: Dripcel keeps the first
 	notFound                    // refused: no such campaign
 	refused                     // refused by Dripcel for another reason
@@ -23,7 +24,7 @@ const (
 )
 
 var outcomeNames = [numOutcomes]string{
-	"recorded", "already in Dripcel", "repeated in file", "campaign not found", "refused", "invalid", "not delivered"}
+	"recorded", "already in Dripcel", "already in Dripcel", "repeated in file", "campaign not found", "refused", "invalid", "not delivered"}
 
 // needsAction reports whether rows with o go to the rejects file: the rows
 // a person must fix or send again. Rows in Dripcel already need nothing.
@@ -77,7 +78,9 @@ func (t *tally) add(o outcome, row int) { t.addNote(o, row, "") }
 // addNote counts a row, with a note shown beside its number: "9 (as 2)".
 func (t *tally) addNote(o outcome, row int, note string) {
 	t.count[o]++
-	if o != recorded && len(t.rows[o]) < shownRows {
+	// Rows known from the ledger are not listed: they are usually the
+	// whole file again, and the summary's note says what they are.
+	if o != recorded && o != known && len(t.rows[o]) < shownRows {
 		t.rows[o] = append(t.rows[o], strconv.Itoa(row)+note)
 	}
 }
@@ -98,6 +101,8 @@ type summary struct {
 	rj     *rejects
 	// fill describes the time that stood in for blank soldAt cells, if any.
 	fill string
+	// ledger is the ledger file used, if any.
+	ledger string
 }
 
 // print writes the summary.
@@ -115,10 +120,13 @@ func (t *tally) print(w *cli.Printer, s summary) {
 		if s.dryRun && o != invalid && o != repeated {
 			continue
 		}
-		if (o == notDelivered || o == repeated || o == already) && t.count[o] == 0 {
+		if (o == notDelivered || o == repeated || o == already || o == known) && t.count[o] == 0 {
 			continue
 		}
 		w.Printf("  %-19s %d", outcomeNames[o], t.count[o])
+		if o == known {
+			w.Printf("   known from earlier uploads, not sent (--resend sends them again)")
+		}
 		if len(t.rows[o]) > 0 {
 			w.Printf("   %s", rowList(t.rows[o], t.count[o]))
 		}
@@ -132,6 +140,11 @@ func (t *tally) print(w *cli.Printer, s summary) {
 	if t.count[already] > 0 {
 		w.Println("rows already in Dripcel need nothing; where Dripcel stored part of a request it refused, " +
 			"the rows it stored then are counted there too (its answers cannot tell them apart)")
+	}
+	if t.count[known] > 0 {
+		w.Printf("rows known from earlier uploads were confirmed by Dripcel to an earlier run with this key, "+
+			"as the ledger %s remembers, so they were not sent: --resend sends them again "+
+			"(a campaign's sales deleted in Dripcel, say)\n", s.ledger)
 	}
 	if s.fill != "" {
 		w.Println(s.fill)

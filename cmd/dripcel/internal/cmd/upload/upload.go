@@ -49,6 +49,8 @@ type uploadFlags struct {
 	// matchBy is --match-by: the identifier sent for rows naming more
 	// than one.
 	matchBy string
+	// ledger is --ledger, --no-ledger and --resend.
+	ledger apiclient.LedgerFlags
 }
 
 // uploadExitCodes is upload's own exit-code table.
@@ -131,8 +133,9 @@ The file is read as a stream, so files of millions of rows upload in
 bounded memory.
 
 Each request is filled with as many rows as fit in a body Dripcel takes
-(--batch-size sets a count limit too): Dripcel's budget is about 50
-requests a minute, so full requests are the fast way. When Dripcel refuses
+(--batch-size sets a count limit too), and the file goes out as one
+stream, so every request but the last is full: Dripcel's budget is about
+50 requests a minute, so full requests are the fast way. When Dripcel refuses
 a request for a row in it, the library sends its rows again in smaller
 requests until each has Dripcel's answer about it alone. The summary counts
 the rows recorded by this run, those Dripcel already had, those it refused
@@ -170,6 +173,8 @@ names (--from-row N, and --sold-at when blanks were filled). The rows
 before N are read, not sent, only to find the rows from N on that repeat
 them (so the resumed run sends what the whole one would have), and the
 rejects file keeps the earlier run's rows before N and gains this run's.
+
+` + apiclient.LedgerHelp + `
 
 ` + uploadExitCodes,
 		Example: `  # A CSV export with the columns named as Dripcel names them:
@@ -231,6 +236,7 @@ rejects file keeps the earlier run's rows before N and gains this run's.
 	fl.BoolVar(&f.skipInvalid, "skip-invalid", false, "send the valid rows even when some are invalid; the invalid ones go to --rejects")
 	fl.IntVar(&f.maxInvalid, "max-invalid", 0, "as --skip-invalid, while there are at most this many invalid rows (without it, one invalid row stops the upload)")
 	fl.DurationVar(&f.progressEvery, "progress-every", defaultProgressEvery, "how often a progress line is written when standard error is not a terminal (a log)")
+	f.ledger.Register(cmd)
 	fl.IntVar(&f.rate, "rate", 0, fmt.Sprintf("send at most this many requests a minute (default: Dripcel's %d; lower it when other programs share the organisation's budget)", dripcel.DefaultRateLimit))
 	return cmd
 }
@@ -266,10 +272,8 @@ type upload struct {
 	// done those settled by earlier read-aheads, for the progress.
 	sender *sender
 	toSend int
-	done   int
-	// settledBefore is what sender had settled when the read-ahead in
-	// flight was handed over.
-	settledBefore int
+	// ledger is the ledger the client consults and writes, if any.
+	ledger *dripcel.FileLedger
 }
 
 // newUploadRun checks the flags that need no file.
@@ -316,8 +320,13 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 		if f.batch > 0 {
 			opts = append(opts, dripcel.WithBatchSize(f.batch))
 		}
-		if u.client, err = f.client.NewClient(opts...); err != nil {
+		// The ledger is opened before the file is read: one held by
+		// another upload stops this one before anything is sent.
+		if u.client, u.ledger, err = f.client.NewClientWithLedger(&f.ledger, std.Err, opts...); err != nil {
 			return err
+		}
+		if u.ledger != nil {
+			defer func() { _ = u.ledger.Close() }()
 		}
 	}
 	in, err := export.OpenInput(file, std.In, forced, u.stop)
@@ -347,7 +356,7 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 	if cerr := u.rejects.close(); cerr != nil && err == nil {
 		err = u.afterSending(cerr)
 	}
-	u.tally.print(std.Out, summary{name: u.ex.Name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote()})
+	u.tally.print(std.Out, summary{name: u.ex.Name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote(), ledger: u.ledgerPath()})
 	u.printStop()
 	if err != nil {
 		return err
@@ -362,6 +371,14 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 		return cli.Exit(cli.ExitRejected, nil)
 	}
 	return nil
+}
+
+// ledgerPath is the ledger file used, or "".
+func (u *upload) ledgerPath() string {
+	if u.ledger == nil {
+		return ""
+	}
+	return u.ledger.Path()
 }
 
 // invalidAllowed reports whether the valid rows go although n are invalid.

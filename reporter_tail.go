@@ -22,11 +22,13 @@ import (
 var errTailHeld = errors.New("dripcel: kept back to fill the next request")
 
 // holdTail reports whether an upload of claimed sales should keep its
-// last part-full request back for the sales that follow.
+// last part-full request back for the sales that follow. A full claim is
+// one of claimLimit's size, which a LeasedQueue caps below a batch.
 func (r *Reporter) holdTail(claimed int) bool {
+	full := claimed >= r.claimLimit()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return claimed >= r.batchLimit() && r.flushing == 0 && !r.closed
+	return full && r.flushing == 0 && !r.closed
 }
 
 // keepTail puts sales kept back by holdTail back in the queue, at its head,

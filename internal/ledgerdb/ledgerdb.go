@@ -18,12 +18,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"time"
 
+	"github.com/dripcel-go/dripcel/internal/boltfile"
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Errors a caller may want to tell apart; returned errors wrap them.
@@ -38,19 +36,17 @@ var (
 	ErrClosed = errors.New("ledger is closed")
 )
 
-// Names written into every ledger, so that a file can be recognised as one.
-var (
-	metaBucket    = []byte("dripcel.meta")
-	entriesBucket = []byte("dripcel.ledger")
-	magicKey      = []byte("magic")
-	magicValue    = []byte("dripcel-go ledger")
-	versionKey    = []byte("version")
-	versionValue  = []byte("1")
-)
+// entriesBucket holds the entries.
+var entriesBucket = []byte("dripcel.ledger")
 
-// lockTimeout is how long Open waits for another holder of the file before
-// reporting ErrLocked, as the spool does.
-const lockTimeout = 200 * time.Millisecond
+// format is how a ledger file is recognised, opened and reported on. A
+// damaged ledger is reported as foreign: either way the caller is told to
+// move it aside, and nothing in it is worth more than the requests it saves.
+var format = boltfile.Format{
+	Kind: "ledger", Magic: "dripcel-go ledger", Data: entriesBucket,
+	Foreign: ErrForeign, Corrupt: ErrForeign, Locked: ErrLocked,
+	Holder: "another process, or a ledger not yet closed",
+}
 
 // SumSize is the size of an entry's digest.
 const SumSize = 16
@@ -81,112 +77,11 @@ type DB struct {
 // Open opens the ledger at path, creating it (mode 0600) if it does not
 // exist. A file that is not a ledger is refused without a byte written.
 func Open(path string) (*DB, error) {
-	info, err := os.Stat(path)
-	switch {
-	case err == nil && !info.Mode().IsRegular():
-		return nil, fmt.Errorf("ledger %s: %w: not a regular file", path, ErrForeign)
-	case err == nil && info.Size() > 0:
-		// Recognise it read-only first: opening a bbolt file for writing
-		// may write to it, which a foreign file must never see.
-		if err := inspect(path); err != nil {
-			return nil, err
-		}
-	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := boltfile.Open(path, format)
 	if err != nil {
-		return nil, openError(path, err)
-	}
-	if err := guard(func() error { return db.Update(initialise) }); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("ledger %s: %w", path, err)
+		return nil, err
 	}
 	return &DB{path: path, db: db}, nil
-}
-
-func inspect(path string) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
-	if err != nil {
-		return openError(path, err)
-	}
-	defer func() { _ = db.Close() }()
-	if err := guard(func() error { return db.View(recognise) }); err != nil {
-		return fmt.Errorf("ledger %s: %w; the file was left untouched", path, err)
-	}
-	return nil
-}
-
-// recognise accepts a ledger of this format, and an empty bbolt file (one
-// created by Open that crashed before it was initialised).
-func recognise(tx *bolt.Tx) error {
-	var foreign []byte
-	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-		if string(name) != string(metaBucket) && string(name) != string(entriesBucket) && foreign == nil {
-			foreign = append([]byte(nil), name...)
-		}
-		return nil
-	})
-	if foreign != nil {
-		return fmt.Errorf("%w: it holds bucket %q", ErrForeign, foreign)
-	}
-	meta := tx.Bucket(metaBucket)
-	if meta == nil {
-		if tx.Bucket(entriesBucket) != nil {
-			return fmt.Errorf("%w: entries without a header", ErrForeign)
-		}
-		return nil
-	}
-	if string(meta.Get(magicKey)) != string(magicValue) {
-		return fmt.Errorf("%w: wrong header", ErrForeign)
-	}
-	if v := meta.Get(versionKey); string(v) != string(versionValue) {
-		return fmt.Errorf("%w: format version %q, this program reads %q", ErrForeign, v, versionValue)
-	}
-	return nil
-}
-
-func initialise(tx *bolt.Tx) error {
-	if err := recognise(tx); err != nil {
-		return err
-	}
-	if tx.Bucket(metaBucket) != nil && tx.Bucket(entriesBucket) != nil {
-		return nil
-	}
-	meta, err := tx.CreateBucketIfNotExists(metaBucket)
-	if err != nil {
-		return err
-	}
-	if err := meta.Put(magicKey, magicValue); err != nil {
-		return err
-	}
-	if err := meta.Put(versionKey, versionValue); err != nil {
-		return err
-	}
-	_, err = tx.CreateBucketIfNotExists(entriesBucket)
-	return err
-}
-
-func openError(path string, err error) error {
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("ledger %s: %w (by another process, or a ledger not yet closed)", path, ErrLocked)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
-		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
-		return fmt.Errorf("ledger %s: %w (%w); the file was left untouched", path, ErrForeign, err)
-	}
-	return fmt.Errorf("ledger %s: %w", path, err)
-}
-
-// guard runs fn and turns a panic into an error: bbolt panics on some kinds
-// of damaged page rather than returning an error.
-func guard(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("damaged file: %v", p)
-		}
-	}()
-	return fn()
 }
 
 // Path is the file the ledger lives in.
@@ -198,7 +93,7 @@ func (d *DB) use(fn func(db *bolt.DB) error) error {
 	if d.db == nil {
 		return ErrClosed
 	}
-	return guard(func() error { return fn(d.db) })
+	return format.Guard(func() error { return fn(d.db) })
 }
 
 // Has reports, for each entry, whether the ledger holds it, in one read

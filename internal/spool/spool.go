@@ -13,12 +13,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"time"
 
+	"github.com/dripcel-go/dripcel/internal/boltfile"
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Errors a caller may want to tell apart; the returned error wraps one of
@@ -36,20 +34,15 @@ var (
 	ErrClosed = errors.New("spool is closed")
 )
 
-// Names written into every spool, so that a file can be recognised as one.
-var (
-	metaBucket    = []byte("dripcel.meta")
-	recordsBucket = []byte("dripcel.records")
-	magicKey      = []byte("magic")
-	magicValue    = []byte("dripcel-go spool")
-	versionKey    = []byte("version")
-	versionValue  = []byte("1")
-)
+// recordsBucket holds the records.
+var recordsBucket = []byte("dripcel.records")
 
-// lockTimeout is how long Open waits for another holder to let go of the
-// file before reporting ErrLocked. A Reporter that was closed releases it at
-// once, so a short wait suffices.
-const lockTimeout = 200 * time.Millisecond
+// format is how a spool file is recognised, opened and reported on.
+var format = boltfile.Format{
+	Kind: "spool", Magic: "dripcel-go spool", Data: recordsBucket, Check: true,
+	Foreign: ErrForeign, Corrupt: ErrCorrupt, Locked: ErrLocked,
+	Holder: "another process, or a Reporter not yet closed",
+}
 
 // Record is one stored record and its position in the log.
 type Record struct {
@@ -69,148 +62,11 @@ type Spool struct {
 // (ErrForeign, ErrCorrupt, ErrLocked) without writing a byte to a file that
 // is not a spool, is damaged or is held by someone else.
 func Open(path string) (*Spool, error) {
-	info, err := os.Stat(path)
-	switch {
-	case err == nil && !info.Mode().IsRegular():
-		return nil, fmt.Errorf("spool %s: %w: not a regular file", path, ErrForeign)
-	case err == nil && info.Size() > 0:
-		// Inspect read-only first: opening a bbolt file for writing may
-		// write to it (a freelist), which a foreign file must never see.
-		if err := inspect(path); err != nil {
-			return nil, err
-		}
-	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("spool %s: %w", path, err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := boltfile.Open(path, format)
 	if err != nil {
-		return nil, openError(path, err)
+		return nil, err
 	}
-	s := &Spool{path: path, db: db}
-	if err := guard(func() error { return prepare(db) }); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("spool %s: %w", path, err)
-	}
-	return s, nil
-}
-
-// inspect checks, read-only, that the file at path is an undamaged spool.
-func inspect(path string) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
-	if err != nil {
-		return openError(path, err)
-	}
-	defer func() { _ = db.Close() }()
-	err = guard(func() error {
-		return db.View(func(tx *bolt.Tx) error {
-			if err := recognise(tx); err != nil {
-				return err
-			}
-			for cerr := range tx.Check() {
-				if err == nil {
-					err = fmt.Errorf("%w: %w", ErrCorrupt, cerr)
-				}
-			}
-			return err
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("spool %s: %w; the file was left untouched", path, err)
-	}
-	return nil
-}
-
-// recognise accepts a spool of this format, and an empty bbolt file (one
-// created by Open that crashed before it was initialised); it refuses
-// anything else.
-func recognise(tx *bolt.Tx) error {
-	var foreign []string
-	if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-		if string(name) != string(metaBucket) && string(name) != string(recordsBucket) {
-			foreign = append(foreign, fmt.Sprintf("%q", name))
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if len(foreign) > 0 {
-		return fmt.Errorf("%w: it holds bucket %s", ErrForeign, foreign[0])
-	}
-	meta := tx.Bucket(metaBucket)
-	if meta == nil {
-		if tx.Bucket(recordsBucket) != nil {
-			return fmt.Errorf("%w: records without a header", ErrCorrupt)
-		}
-		return nil
-	}
-	if string(meta.Get(magicKey)) != string(magicValue) {
-		return fmt.Errorf("%w: wrong header", ErrForeign)
-	}
-	if v := meta.Get(versionKey); string(v) != string(versionValue) {
-		return fmt.Errorf("%w: format version %q, this program reads %q", ErrForeign, v, versionValue)
-	}
-	return nil
-}
-
-// prepare initialises a new spool. A spool already initialised is only
-// read: a write transaction would rewrite its header even with nothing to
-// change, and the caller may yet refuse the file for what its records hold.
-func prepare(db *bolt.DB) error {
-	ready := false
-	if err := db.View(func(tx *bolt.Tx) error {
-		if err := recognise(tx); err != nil {
-			return err
-		}
-		ready = tx.Bucket(metaBucket) != nil && tx.Bucket(recordsBucket) != nil
-		return nil
-	}); err != nil || ready {
-		return err
-	}
-	return db.Update(initialise)
-}
-
-func initialise(tx *bolt.Tx) error {
-	if err := recognise(tx); err != nil {
-		return err
-	}
-	meta, err := tx.CreateBucketIfNotExists(metaBucket)
-	if err != nil {
-		return err
-	}
-	if meta.Get(magicKey) == nil {
-		if err := meta.Put(magicKey, magicValue); err != nil {
-			return err
-		}
-		if err := meta.Put(versionKey, versionValue); err != nil {
-			return err
-		}
-	}
-	_, err = tx.CreateBucketIfNotExists(recordsBucket)
-	return err
-}
-
-// openError turns bbolt's open errors into this package's.
-func openError(path string, err error) error {
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("spool %s: %w (by another process, or a Reporter not yet closed)", path, ErrLocked)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
-		return fmt.Errorf("spool %s: %w (%w); the file was left untouched", path, ErrForeign, err)
-	case errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
-		return fmt.Errorf("spool %s: %w (%w); the file was left untouched", path, ErrCorrupt, err)
-	}
-	return fmt.Errorf("spool %s: %w", path, err)
-}
-
-// guard runs fn and turns a panic into ErrCorrupt: bbolt panics on some
-// kinds of damaged page rather than returning an error.
-func guard(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, p)
-		}
-	}()
-	return fn()
+	return &Spool{path: path, db: db}, nil
 }
 
 // Path is the file the spool lives in.
@@ -223,7 +79,7 @@ func (s *Spool) use(fn func(db *bolt.DB) error) error {
 	if s.db == nil {
 		return ErrClosed
 	}
-	return guard(func() error { return fn(s.db) })
+	return format.Guard(func() error { return fn(s.db) })
 }
 
 // Append stores each of records as the next record, in one transaction,

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,10 +50,58 @@ var (
 	versionValue = []byte("1")
 )
 
+// File is an open file of one Format. Its methods are safe for concurrent
+// use: Close waits for the calls using the database.
+type File struct {
+	path   string
+	format Format
+	closed error // returned by Use after Close
+
+	mu sync.RWMutex // guards db against Close while a call uses it
+	db *bolt.DB
+}
+
 // Open opens the file at path as f's kind, creating it (mode 0600) if it
 // does not exist. Errors name the file and wrap one of f's sentinels where
-// one applies.
-func Open(path string, f Format) (*bolt.DB, error) {
+// one applies. After Close, Use returns closed.
+func Open(path string, f Format, closed error) (*File, error) {
+	db, err := open(path, f)
+	if err != nil {
+		return nil, err
+	}
+	return &File{path: path, format: f, closed: closed, db: db}, nil
+}
+
+// Path is the file's path.
+func (x *File) Path() string { return x.path }
+
+// Use runs fn with the database, turning a panic of bbolt's on a damaged
+// page into the format's Corrupt; after Close it returns the closed error.
+func (x *File) Use(fn func(db *bolt.DB) error) error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.db == nil {
+		return x.closed
+	}
+	return x.format.Guard(func() error { return fn(x.db) })
+}
+
+// Close releases the file; closing it again does nothing.
+func (x *File) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.db == nil {
+		return nil
+	}
+	err := x.db.Close()
+	x.db = nil
+	if err != nil {
+		return fmt.Errorf("%s %s: close: %w", x.format.Kind, x.path, err)
+	}
+	return nil
+}
+
+func open(path string, f Format) (*bolt.DB, error) {
 	info, err := os.Stat(path)
 	switch {
 	case err == nil && !info.Mode().IsRegular():

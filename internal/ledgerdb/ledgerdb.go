@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/dripcel-go/dripcel/internal/boltfile"
 	bolt "go.etcd.io/bbolt"
@@ -67,33 +66,16 @@ func (e *Entry) key(k *[keySize]byte) []byte {
 }
 
 // DB is an open ledger file. Its methods are safe for concurrent use.
-type DB struct {
-	path string
-
-	mu sync.RWMutex // guards db against Close while a call uses it
-	db *bolt.DB
-}
+type DB struct{ *boltfile.File }
 
 // Open opens the ledger at path, creating it (mode 0600) if it does not
 // exist. A file that is not a ledger is refused without a byte written.
 func Open(path string) (*DB, error) {
-	db, err := boltfile.Open(path, format)
+	f, err := boltfile.Open(path, format, ErrClosed)
 	if err != nil {
 		return nil, err
 	}
-	return &DB{path: path, db: db}, nil
-}
-
-// Path is the file the ledger lives in.
-func (d *DB) Path() string { return d.path }
-
-func (d *DB) use(fn func(db *bolt.DB) error) error {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.db == nil {
-		return ErrClosed
-	}
-	return format.Guard(func() error { return fn(d.db) })
+	return &DB{f}, nil
 }
 
 // Has reports, for each entry, whether the ledger holds it, in one read
@@ -101,7 +83,7 @@ func (d *DB) use(fn func(db *bolt.DB) error) error {
 func (d *DB) Has(entries []Entry) ([]bool, error) {
 	held := make([]bool, len(entries))
 	var k [keySize]byte
-	err := d.use(func(db *bolt.DB) error {
+	err := d.Use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
 			b := tx.Bucket(entriesBucket)
 			for i := range entries {
@@ -111,7 +93,7 @@ func (d *DB) Has(entries []Entry) ([]bool, error) {
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ledger %s: read: %w", d.path, err)
+		return nil, fmt.Errorf("ledger %s: read: %w", d.Path(), err)
 	}
 	return held, nil
 }
@@ -121,7 +103,7 @@ func (d *DB) Has(entries []Entry) ([]bool, error) {
 // returns how many it deleted.
 func (d *DB) Add(entries []Entry, pruneBefore uint32, pruneMax int) (pruned int, err error) {
 	var k [keySize]byte
-	err = d.use(func(db *bolt.DB) error {
+	err = d.Use(func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(entriesBucket)
 			for i := range entries {
@@ -149,7 +131,7 @@ func (d *DB) Add(entries []Entry, pruneBefore uint32, pruneMax int) (pruned int,
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("ledger %s: write: %w", d.path, err)
+		return 0, fmt.Errorf("ledger %s: write: %w", d.Path(), err)
 	}
 	return pruned, nil
 }
@@ -157,29 +139,14 @@ func (d *DB) Add(entries []Entry, pruneBefore uint32, pruneMax int) (pruned int,
 // Len is how many entries the ledger holds.
 func (d *DB) Len() (int, error) {
 	var n int
-	err := d.use(func(db *bolt.DB) error {
+	err := d.Use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
 			n = tx.Bucket(entriesBucket).Stats().KeyN
 			return nil
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("ledger %s: %w", d.path, err)
+		return 0, fmt.Errorf("ledger %s: %w", d.Path(), err)
 	}
 	return n, nil
-}
-
-// Close releases the file; calls after it return ErrClosed.
-func (d *DB) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.db == nil {
-		return nil
-	}
-	err := d.db.Close()
-	d.db = nil
-	if err != nil {
-		return fmt.Errorf("ledger %s: close: %w", d.path, err)
-	}
-	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/dripcel-go/dripcel/internal/boltfile"
 	bolt "go.etcd.io/bbolt"
@@ -51,35 +50,17 @@ type Record struct {
 }
 
 // Spool is an open spool file. Its methods are safe for concurrent use.
-type Spool struct {
-	path string
-
-	mu sync.RWMutex // guards db against Close while a call uses it
-	db *bolt.DB
-}
+type Spool struct{ *boltfile.File }
 
 // Open opens the spool at path, creating it if it does not exist. It refuses
 // (ErrForeign, ErrCorrupt, ErrLocked) without writing a byte to a file that
 // is not a spool, is damaged or is held by someone else.
 func Open(path string) (*Spool, error) {
-	db, err := boltfile.Open(path, format)
+	f, err := boltfile.Open(path, format, ErrClosed)
 	if err != nil {
 		return nil, err
 	}
-	return &Spool{path: path, db: db}, nil
-}
-
-// Path is the file the spool lives in.
-func (s *Spool) Path() string { return s.path }
-
-// use runs fn with the database, or returns ErrClosed.
-func (s *Spool) use(fn func(db *bolt.DB) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return ErrClosed
-	}
-	return format.Guard(func() error { return fn(s.db) })
+	return &Spool{f}, nil
 }
 
 // Append stores each of records as the next record, in one transaction,
@@ -90,7 +71,7 @@ func (s *Spool) Append(records ...[]byte) (first uint64, err error) {
 	if len(records) == 0 {
 		return 0, nil
 	}
-	err = s.use(func(db *bolt.DB) error {
+	err = s.Use(func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(recordsBucket)
 			for i, data := range records {
@@ -109,7 +90,7 @@ func (s *Spool) Append(records ...[]byte) (first uint64, err error) {
 		})
 	})
 	if err != nil {
-		return 0, fmt.Errorf("spool %s: append: %w", s.path, err)
+		return 0, fmt.Errorf("spool %s: append: %w", s.Path(), err)
 	}
 	return first, nil
 }
@@ -120,7 +101,7 @@ func (s *Spool) Delete(ids []uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.use(func(db *bolt.DB) error {
+	err := s.Use(func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(recordsBucket)
 			for _, id := range ids {
@@ -132,7 +113,7 @@ func (s *Spool) Delete(ids []uint64) error {
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("spool %s: delete: %w", s.path, err)
+		return fmt.Errorf("spool %s: delete: %w", s.Path(), err)
 	}
 	return nil
 }
@@ -141,7 +122,7 @@ func (s *Spool) Delete(ids []uint64) error {
 // and at most upTo.
 func (s *Spool) Read(after, upTo uint64, max int) ([]Record, error) {
 	var out []Record
-	err := s.use(func(db *bolt.DB) error {
+	err := s.Use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(recordsBucket).Cursor()
 			for k, v := c.Seek(key(after + 1)); k != nil && len(out) < max; k, v = c.Next() {
@@ -158,7 +139,7 @@ func (s *Spool) Read(after, upTo uint64, max int) ([]Record, error) {
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("spool %s: read: %w", s.path, err)
+		return nil, fmt.Errorf("spool %s: read: %w", s.Path(), err)
 	}
 	return out, nil
 }
@@ -166,7 +147,7 @@ func (s *Spool) Read(after, upTo uint64, max int) ([]Record, error) {
 // Stat returns how many records the spool holds and the highest ID ever
 // given out (0 for none).
 func (s *Spool) Stat() (count int, last uint64, err error) {
-	err = s.use(func(db *bolt.DB) error {
+	err = s.Use(func(db *bolt.DB) error {
 		return db.View(func(tx *bolt.Tx) error {
 			b := tx.Bucket(recordsBucket)
 			count, last = b.Stats().KeyN, b.Sequence()
@@ -174,25 +155,9 @@ func (s *Spool) Stat() (count int, last uint64, err error) {
 		})
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("spool %s: %w", s.path, err)
+		return 0, 0, fmt.Errorf("spool %s: %w", s.Path(), err)
 	}
 	return count, last, nil
-}
-
-// Close releases the file: another Open may use it at once. Records stay.
-// Close waits for calls in progress; calls after it return ErrClosed.
-func (s *Spool) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.db == nil {
-		return nil
-	}
-	err := s.db.Close()
-	s.db = nil
-	if err != nil {
-		return fmt.Errorf("spool %s: close: %w", s.path, err)
-	}
-	return nil
 }
 
 func key(id uint64) []byte {

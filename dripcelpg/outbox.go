@@ -17,8 +17,14 @@
 //
 // A sale leaves the outbox only on Dripcel's own verdict. Sales Dripcel
 // refuses are moved, with its answer, to the rejected table (and handed to
-// the Reporter's OnRejected); they are never deleted. Anything else (an
+// the Reporter's OnRejected), where they stay until someone sends them
+// again (RetryRejected) or deletes them (PurgeRejected). Anything else (an
 // outage, a proxy's page, a 401) leaves them in the outbox.
+//
+// To look after it: Stats, Rejected, RetryRejected and PurgeRejected;
+// StatusHandler, a page to mount in a service's admin; and the command
+// `dripcel outbox`. Ledger keeps what Dripcel confirmed in one table for a
+// whole fleet (see dripcel.WithLedger).
 //
 // Which instance delivers is decided by a lease row with a term, renewed by
 // the holder on the database's clock: when the holder dies (SIGKILL, a cut

@@ -3,6 +3,7 @@ package dripcel_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -165,11 +166,25 @@ func TestReporterStopsWhenTheLeaseIsLost(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		mu.Lock()
 		requests++
-		if requests == 3 {
+		lost := requests == 3
+		if lost {
 			q.lose() // while the third request is in flight
 			atLoss = requests
 		}
 		mu.Unlock()
+		if lost {
+			// The answer never comes: the client must abandon the
+			// request once the lease is lost. (An answer racing the
+			// loss would settle the claim, leaving nothing to put back.)
+			// The body is read first: only then does the server notice
+			// the client going away, and end the request's context.
+			_, _ = io.Copy(io.Discard, req.Body)
+			select {
+			case <-req.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
 		fake.Handler().ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)

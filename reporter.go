@@ -831,12 +831,8 @@ func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
 // rejectSale hands a refused sale to OnRejected, and logs it.
 func (r *Reporter) rejectSale(s Sale, err error) {
 	var attrs []slog.Attr
-	for _, id := range [...]struct{ name, v string }{
-		{"campaign_id", s.CampaignID}, {"send_id", s.SendID}, {"click_id", s.ClickID},
-	} {
-		if !blank(id.v) {
-			attrs = append(attrs, slog.String(id.name, id.v))
-		}
+	for _, id := range namedIDs(&s) {
+		attrs = append(attrs, slog.String(id.name, id.value))
 	}
 	attrs = append(attrs, slog.String("error", err.Error()))
 	if s.Ref != "" {

@@ -124,15 +124,28 @@ func (c *Client) wireFields(s *Sale, index int, f *wire.Fields) error {
 // identifierFields names the identifiers in a ValidationError.
 const identifierFields = "campaign_id, send_id or click_id"
 
+// namedID is one of a sale's identifiers by its wire name.
+type namedID struct{ name, value string }
+
+// namedIDs are the identifiers s sets, by their wire names, in Dripcel's
+// order.
+func namedIDs(s *Sale) []namedID {
+	var ids []namedID
+	for _, id := range [...]namedID{
+		{"campaign_id", s.CampaignID}, {"send_id", s.SendID}, {"click_id", s.ClickID},
+	} {
+		if !blank(id.value) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // setIdentifiers names the identifiers s sets, for a ValidationError.
 func setIdentifiers(s *Sale) string {
 	var set []string
-	for _, id := range [...]struct{ name, v string }{
-		{"campaign_id", s.CampaignID}, {"send_id", s.SendID}, {"click_id", s.ClickID},
-	} {
-		if !blank(id.v) {
-			set = append(set, id.name)
-		}
+	for _, id := range namedIDs(s) {
+		set = append(set, id.name)
 	}
 	if len(set) == 3 {
 		return "all three"

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dripcel-go/dripcel/internal/human"
 )
 
 //go:embed templates/status.html
@@ -19,7 +21,7 @@ var statusFiles embed.FS
 // page shows.
 func statusPage() *template.Template {
 	return template.Must(template.New("status.html").Funcs(template.FuncMap{
-		"age":   formatAge,
+		"age":   human.Age,
 		"value": formatValue,
 		"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 		"sold":  func(t time.Time) string { return t.Format("2006-01-02 15:04:05 -07:00") },
@@ -198,21 +200,6 @@ func (h *statusHandler) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", q)
 	w.WriteHeader(http.StatusSeeOther)
-}
-
-// formatAge is a duration as people read it: "45s", "12m", "3h 20m", "2d 4h".
-func formatAge(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "none"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
 func formatValue(v *float64) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/fate"
 	"github.com/dripcel-go/dripcel/dripcelpg"
+	"github.com/dripcel-go/dripcel/internal/human"
 	"github.com/spf13/cobra"
 )
 
@@ -149,7 +150,7 @@ func writeTable(out *cli.Printer, sales []dripcelpg.RejectedSale) error {
 			status = "unsent"
 		}
 		row(strconv.FormatInt(r.ID, 10), printable(r.Sale.Ref, 24), noun+" "+printable(id, 30), printable(r.Sale.Cell, 20),
-			export.FormatSoldAt(r.Sale.SoldAt), value, status, formatAge(now.Sub(r.Rejected))+" ago", printable(r.Error, 60))
+			export.FormatSoldAt(r.Sale.SoldAt), value, status, human.Age(now.Sub(r.Rejected))+" ago", printable(r.Error, 60))
 	}
 	return tw.Flush()
 }

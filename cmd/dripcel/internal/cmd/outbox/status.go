@@ -3,9 +3,9 @@ package outbox
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
+	"github.com/dripcel-go/dripcel/internal/human"
 	"github.com/spf13/cobra"
 )
 
@@ -80,26 +80,10 @@ Exit codes:
 				lastErr = printable(st.LastError, 0)
 			}
 			std.Out.Printf("outbox      %s\nqueued      %d\noldest      %s\nholder      %s\nrejected    %d\nlast error  %s\n",
-				s.name, st.Queued, formatAge(st.Oldest), holder, st.Rejected, lastErr)
+				s.name, st.Queued, human.Age(st.Oldest), holder, st.Rejected, lastErr)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the figures as one JSON object")
 	return cmd
-}
-
-// formatAge is a duration as people read it, to the second under an hour:
-// "45s", "4m 12s", "3h 20m", "2d 4h"; "none" for none.
-func formatAge(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "none"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }

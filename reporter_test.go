@@ -287,8 +287,12 @@ func TestReporterBatchHoldingDuplicate(t *testing.T) {
 			if err := c.UploadSales(context.Background(), []dripcel.Sale{testSale(2)}); err != nil {
 				t.Fatal(err)
 			}
-			r := newReporter(t, c, dripcel.WithMaxBatch(4), dripcel.WithFlushInterval(time.Hour))
-			report(t, r, testSale(1), testSale(2), testSale(3), testSale(4))
+			// The four are queued before the Reporter starts, so that they
+			// go as one batch: reported one by one after it starts, they
+			// could meet its first claim, made at once.
+			path := filepath.Join(t.TempDir(), "sales.spool")
+			writeSpool(t, path, salesFromTo(1, 5)...)
+			r := newReporter(t, c, dripcel.WithSpool(path), dripcel.WithMaxBatch(4), dripcel.WithFlushInterval(time.Hour))
 			if err := r.Flush(within(t, 10*time.Second)); err != nil {
 				t.Fatal(err)
 			}

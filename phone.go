@@ -106,7 +106,10 @@ func toInternational(cell, r string) (out, why string) {
 		if s := tooShort(n, nsn, valid, r); s != "" {
 			short = s
 		} else if valid {
-			return strconv.Itoa(int(n.GetCountryCode())) + nsn, ""
+			if out, ok := e164Digits(n, nsn); ok {
+				return out, ""
+			}
+			short = tooLong
 		}
 	}
 	// The international reading of digits given with a region is a guess:
@@ -149,7 +152,7 @@ func cellDigits(s string) (digits string, plus bool, ok bool) {
 
 // international reads digits as a number with its country code. It returns
 // the number's digits, or, when the number is too short for a mobile number
-// of its country, why.
+// of its country or longer than E.164 allows, why.
 func international(digits string) (out, short string) {
 	n, err := phonenumbers.Parse("+"+digits, "")
 	if err != nil {
@@ -163,7 +166,23 @@ func international(digits string) (out, short string) {
 	if !valid {
 		return "", ""
 	}
-	return strconv.Itoa(int(n.GetCountryCode())) + nsn, ""
+	if out, ok := e164Digits(n, nsn); ok {
+		return out, ""
+	}
+	return "", tooLong
+}
+
+// tooLong is why a number phonenumbers calls valid is refused all the same:
+// E.164 allows 15 digits with the country code, and Dripcel's cell field
+// holds E.164 digits. phonenumbers' patterns for some regions (DE, AT)
+// accept national numbers long enough to pass that.
+const tooLong = ": more than 15 digits with the country code"
+
+// e164Digits returns n's digits with its country code, and false when they
+// are more than E.164 allows.
+func e164Digits(n *phonenumbers.PhoneNumber, nsn string) (string, bool) {
+	out := strconv.Itoa(int(n.GetCountryCode())) + nsn
+	return out, len(out) <= 15
 }
 
 // tooShort says why n, whose national significant number is nsn, is too

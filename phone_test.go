@@ -174,6 +174,32 @@ func TestToInternationalShortMobile(t *testing.T) {
 	}
 }
 
+// E.164 numbers have at most 15 digits with the country code; phonenumbers'
+// patterns for DE and AT accept longer ones, which Dripcel's cell field
+// cannot hold. The longest numbers E.164 allows still pass.
+func TestToInternationalLongerThanE164(t *testing.T) {
+	long := []struct{ cell, region string }{
+		{"4921000000000000", ""},
+		{"4921000000000000", " "},
+		{"+4921000000000000", ""},
+		{"4921000000000000", "DE"},
+		{"021000000000000", "DE"},
+	}
+	for _, tt := range long {
+		got, err := dripcel.ToInternational(tt.cell, tt.region)
+		if !errors.Is(err, dripcel.ErrInvalidCell) || !strings.Contains(err.Error(), "more than 15 digits") {
+			t.Errorf("ToInternational(%q, %q) = %q, %v; want ErrInvalidCell saying more than 15 digits", tt.cell, tt.region, got, err)
+		}
+	}
+	// Read as a ZA number it is simply not one.
+	if got, err := dripcel.ToInternational("4921000000000000", "ZA"); !errors.Is(err, dripcel.ErrInvalidCell) {
+		t.Errorf("ToInternational(%q, %q) = %q, %v; want ErrInvalidCell", "4921000000000000", "ZA", got, err)
+	}
+	if got, err := dripcel.ToInternational("02100000000000", "DE"); err != nil || got != "492100000000000" {
+		t.Errorf("ToInternational(%q, %q) = %q, %v; want the 15 digits %q", "02100000000000", "DE", got, err, "492100000000000")
+	}
+}
+
 // Every region's example mobile number passes, given in international form
 // and in its region's national form: the floor refuses no mobile number
 // phonenumbers holds up as typical of its region.

@@ -31,17 +31,21 @@ type Pauser interface {
 
 // PaceInterval is the gap a Pacer keeps between requests for a budget of n
 // requests in any window of length per: per/n, widened so that the n
-// requests after any request span the window plus a margin (a fiftieth of
-// the window, and at least 50 ms) for network jitter. A server counting in
-// fixed windows then never sees n+1 in one window, even when one request is
-// delayed on the way and the next is not; and a token-bucket server sees a
-// little less than its rate. At the default budget (50 a minute) it is
-// 1.224 s: 49 requests a minute.
+// requests after any request span the window plus a margin (a two-hundredth
+// of the window, and at least 50 ms) for network jitter. A server counting
+// in fixed windows then never sees n+1 in one window unless one request
+// reaches it more than the margin later than the one n after it (a new
+// connection's handshakes, say), and then only when a window's edge falls
+// in that excess: a rare 429, which costs one request and the Retry-After.
+// A wider margin would cost every window the same share of the budget to
+// spare that request. A token-bucket server sees a little less than its
+// rate. At the default budget (50 a minute) it is 1.206 s: 49.75 requests a
+// minute.
 func PaceInterval(n int, per time.Duration) time.Duration {
 	if n < 1 || per <= 0 {
 		return 0
 	}
-	margin := max(per/50, 50*time.Millisecond)
+	margin := max(per/200, 50*time.Millisecond)
 	return (per + margin) / time.Duration(n)
 }
 

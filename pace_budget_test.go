@@ -79,8 +79,8 @@ func TestDefaultPacingIsDripcelsBudget(t *testing.T) {
 	if got := len(fw.Requests()); got != 1 {
 		t.Errorf("%d requests, want 1", got)
 	}
-	if got, want := dripcel.PaceInterval(dripcel.DefaultRateLimit, dripcel.DefaultRateWindow), 1224*time.Millisecond; got != want {
-		t.Errorf("default interval %s, want %s (49 requests a minute)", got, want)
+	if got, want := dripcel.PaceInterval(dripcel.DefaultRateLimit, dripcel.DefaultRateWindow), 1206*time.Millisecond; got != want {
+		t.Errorf("default interval %s, want %s (49.75 requests a minute)", got, want)
 	}
 }
 

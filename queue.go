@@ -48,6 +48,22 @@ type Queue interface {
 	Close() error
 }
 
+// FencedQueue is a Queue whose Settle may drop verdicts: package dripcelpg's
+// outbox applies a verdict only while the sale is still claimed under the
+// lease term that claimed it, so that an instance that lost the lease never
+// undoes what the next holder has done. A Reporter on a FencedQueue hands a
+// refused sale to OnRejected only once its verdict was applied: a dropped
+// verdict reaches neither the queue nor OnRejected (the holder that sends
+// the sale again reports its own). On other queues OnRejected is called
+// before the verdict is kept, so that a crash between the two repeats the
+// call rather than losing it.
+type FencedQueue interface {
+	Queue
+	// SettleApplied is Settle, returning the IDs of the sales whose
+	// verdicts it applied.
+	SettleApplied(ctx context.Context, verdicts []Verdict) (applied []uint64, err error)
+}
+
 // AgedQueue is a Queue that can say how long its oldest sale has waited.
 // The Reporter's queues and dripcelpg's are: ReporterStats.Oldest and the
 // dripcel.reporter.queue.oldest_age metric read it.

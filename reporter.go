@@ -645,6 +645,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 		rejects    int64
 		held       []QueuedSale // kept back to fill the next request (reporter_tail.go)
 	)
+	fencedQueue, fenced := r.queue.(FencedQueue)
 	for i, o := range outs {
 		if errors.Is(o.Err, errTailHeld) {
 			held = append(held, batch[i])
@@ -659,7 +660,9 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 				dups++
 			case Refused:
 				rejects++
-				r.rejectSale(batch[i].Sale, o.Err)
+				if !fenced {
+					r.rejectSale(batch[i].Sale, o.Err)
+				}
 			}
 			continue
 		}
@@ -683,7 +686,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	// cancelled sending.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(r.sendCtx), 30*time.Second)
 	defer cancel()
-	if err := r.queue.Settle(rec, verdicts); err != nil {
+	if err := r.settle(rec, fencedQueue, verdicts); err != nil {
 		// Sent again later, they are answered as duplicates (or refused
 		// again): nothing is lost.
 		r.client.logger.LogAttrs(r.sendCtx, slog.LevelWarn, "dripcel: reporter: could not remove settled sales from the queue",
@@ -826,6 +829,29 @@ func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
 		}
 	}
 	return outs
+}
+
+// settle passes verdicts to the queue. On a FencedQueue (fq not nil) it
+// then hands the refused sales whose verdicts were applied to rejectSale;
+// counts in the stats stay Dripcel's answers, whichever instance keeps them.
+func (r *Reporter) settle(ctx context.Context, fq FencedQueue, verdicts []Verdict) error {
+	if fq == nil {
+		return r.queue.Settle(ctx, verdicts)
+	}
+	applied, err := fq.SettleApplied(ctx, verdicts)
+	if len(applied) == 0 {
+		return err
+	}
+	ids := make(map[uint64]bool, len(applied))
+	for _, id := range applied {
+		ids[id] = true
+	}
+	for _, v := range verdicts {
+		if v.Outcome.Fate == Refused && ids[v.ID] {
+			r.rejectSale(v.Sale, v.Outcome.Err)
+		}
+	}
+	return err
 }
 
 // rejectSale hands a refused sale to OnRejected, and logs it.

@@ -128,7 +128,9 @@ func WithQueue(q Queue) ReporterOption {
 // must not call Flush or Close, nor Report, which may wait for room in the
 // queue that only this goroutine can make. After a crash, a sale whose
 // rejection was being recorded may be handed to f again by the next
-// Reporter.
+// Reporter. On a FencedQueue (dripcelpg's outbox) f is called only once the
+// refusal is kept: a holder that lost the lease while the sale was refused
+// does not call f for it, the instance that sends it next does.
 func WithOnRejected(f func(Sale, error)) ReporterOption {
 	return func(c *reporterConfig) error {
 		c.onRejected = f

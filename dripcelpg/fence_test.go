@@ -66,7 +66,7 @@ func count(t *testing.T, pool *pgxpool.Pool, query string, args ...any) int {
 // move nothing and change nothing, without an error; its verdict on sale
 // 3, which nobody has claimed since, still settles it; and its Keep of
 // sale 4 releases it, with the reason, which Stats shows. B's own verdict
-// on sale 2 then settles it.
+// on sale 2 then settles it. SettleApplied names the verdicts that stood.
 func TestStaleHolderIsFenced(t *testing.T) {
 	pool, schema := testSchema(t)
 	c := client(t, "http://127.0.0.1:1", "k")
@@ -118,8 +118,12 @@ func TestStaleHolderIsFenced(t *testing.T) {
 	late := []dripcel.Verdict{
 		verdict(claimA[0], dripcel.Refused), verdict(claimA[1], dripcel.Refused), verdict(claimA[2], dripcel.Recorded),
 	}
-	if err := qa.Settle(context.Background(), late); err != nil {
+	applied, err := qa.SettleApplied(context.Background(), late)
+	if err != nil {
 		t.Fatalf("a stale holder's Settle = %v, want nil (its verdicts dropped)", err)
+	}
+	if len(applied) != 1 || applied[0] != first+2 {
+		t.Errorf("A's late verdicts applied to %v, want sale 3 (%d) alone: a Reporter hands OnRejected only those", applied, first+2)
 	}
 	if err := qa.Keep(context.Background(), byID(claimA, first+3), errors.New("proxy page")); err != nil {
 		t.Fatalf("a stale holder's Keep = %v, want nil", err)
@@ -142,12 +146,13 @@ func TestStaleHolderIsFenced(t *testing.T) {
 		t.Errorf("the dropped verdicts were not logged; logs:\n%s", logs.String())
 	}
 
-	if err := qb.Settle(context.Background(), []dripcel.Verdict{verdict(claimB[1], dripcel.Recorded)}); err != nil {
-		t.Fatal(err)
+	if applied, err := qb.SettleApplied(context.Background(), []dripcel.Verdict{verdict(claimB[1], dripcel.Refused)}); err != nil ||
+		len(applied) != 1 || applied[0] != first+1 {
+		t.Fatalf("B's refusal of sale 2 applied to %v, %v; want %d", applied, err, first+1)
 	}
 	st := stats(t, ob)
-	if st.Queued != 1 || st.Rejected != 0 || st.LastError != "proxy page" || st.Holder != "b" {
-		t.Errorf("stats %+v; want sale 4 alone queued, kept by A with its reason, nothing rejected, b holding", st)
+	if st.Queued != 1 || st.Rejected != 1 || st.LastError != "proxy page" || st.Holder != "b" {
+		t.Errorf("stats %+v; want sale 4 alone queued, kept by A with its reason, sale 2 rejected by B, b holding", st)
 	}
 }
 

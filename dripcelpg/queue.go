@@ -32,7 +32,10 @@ type Queue struct {
 	release func()
 }
 
-var _ dripcel.LeasedQueue = (*Queue)(nil)
+var (
+	_ dripcel.LeasedQueue = (*Queue)(nil)
+	_ dripcel.FencedQueue = (*Queue)(nil)
+)
 
 // Queue returns a new Queue on the outbox. Its lease is first asked for at
 // its first Claim, so an instance that only enqueues never delivers.
@@ -177,8 +180,17 @@ func scanSale(row pgx.CollectableRow) (dripcel.QueuedSale, error) {
 // sales are left for the next holder, which sends them again, and Settle
 // returns nil. Verdicts on sales not in the last claim are stale.
 func (q *Queue) Settle(ctx context.Context, verdicts []dripcel.Verdict) error {
+	_, err := q.SettleApplied(ctx, verdicts)
+	return err
+}
+
+// SettleApplied is Settle, returning the IDs of the sales whose verdicts
+// were applied: deleted, or moved to the rejected table. A verdict the
+// fence dropped is not among them, so a Reporter hands a refusal to
+// OnRejected only when this instance's verdict stood.
+func (q *Queue) SettleApplied(ctx context.Context, verdicts []dripcel.Verdict) ([]uint64, error) {
 	if len(verdicts) == 0 {
-		return nil
+		return nil, nil
 	}
 	var done, refused []int64
 	var doneTerms, refusedTerms []int64
@@ -214,43 +226,71 @@ func (q *Queue) Settle(ctx context.Context, verdicts []dripcel.Verdict) error {
 	}
 	if len(done)+len(refused) == 0 {
 		q.dropped(ctx, "settle", int64(stale), stale)
-		return nil
+		return nil, nil
 	}
-	var applied int64
+	// Only a committed attempt's IDs count: retry returns nil, with
+	// nothing applied, when the lease is lost after a failed one.
+	var applied []uint64
+	committed := false
 	err := q.retry(ctx, firstTerm(doneTerms, refusedTerms), "settle", func(ctx context.Context) error {
-		applied = 0
-		return pgx.BeginFunc(ctx, q.o.pool, func(tx pgx.Tx) error {
+		var ids []uint64
+		err := pgx.BeginFunc(ctx, q.o.pool, func(tx pgx.Tx) error {
 			if len(done) > 0 {
-				tag, err := tx.Exec(ctx, `DELETE FROM `+q.o.outbox+` AS o
+				rows, err := tx.Query(ctx, `DELETE FROM `+q.o.outbox+` AS o
 					USING unnest($1::bigint[], $2::bigint[]) AS v(id, term)
-					WHERE o.id = v.id AND o.claimed_term = v.term`, done, doneTerms)
-				if err != nil {
+					WHERE o.id = v.id AND o.claimed_term = v.term
+					RETURNING o.id`, done, doneTerms)
+				if err := collectIDs(rows, err, &ids); err != nil {
 					return err
 				}
-				applied += tag.RowsAffected()
 			}
 			if len(refused) > 0 {
-				tag, err := tx.Exec(ctx, `WITH moved AS (
+				// The sales deleted are the ones applied, whether or not
+				// the rejected table already held them.
+				rows, err := tx.Query(ctx, `WITH moved AS (
 						DELETE FROM `+q.o.outbox+` AS o
 						USING unnest($1::bigint[], $4::bigint[]) AS v(id, term)
 						WHERE o.id = v.id AND o.claimed_term = v.term
-						RETURNING o.*)
-					INSERT INTO `+q.o.rejected+` (id, `+saleColumns+`, enqueued_at, attempts, status, error)
-					SELECT m.id, `+saleColumnsOf("m")+`, m.enqueued_at, m.attempts, a.status, a.error
-					FROM moved m JOIN unnest($1::bigint[], $2::integer[], $3::text[]) AS a(id, status, error) ON a.id = m.id
-					ON CONFLICT (id) DO NOTHING`, refused, statuses, answers, refusedTerms)
-				if err != nil {
+						RETURNING o.*),
+					kept AS (
+						INSERT INTO `+q.o.rejected+` (id, `+saleColumns+`, enqueued_at, attempts, status, error)
+						SELECT m.id, `+saleColumnsOf("m")+`, m.enqueued_at, m.attempts, a.status, a.error
+						FROM moved m JOIN unnest($1::bigint[], $2::integer[], $3::text[]) AS a(id, status, error) ON a.id = m.id
+						ON CONFLICT (id) DO NOTHING)
+					SELECT id FROM moved`, refused, statuses, answers, refusedTerms)
+				if err := collectIDs(rows, err, &ids); err != nil {
 					return err
 				}
-				applied += tag.RowsAffected()
 			}
 			return nil
 		})
+		if err == nil {
+			applied, committed = ids, true
+		}
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("dripcelpg: settle: %w", err)
+		return nil, fmt.Errorf("dripcelpg: settle: %w", err)
 	}
-	q.dropped(ctx, "settle", int64(len(verdicts))-applied, stale)
+	if !committed {
+		return nil, nil // the lease was lost first; retry said so
+	}
+	q.dropped(ctx, "settle", int64(len(verdicts)-len(applied)), stale)
+	return applied, nil
+}
+
+// collectIDs appends the ids rows return to ids; err is the query's.
+func collectIDs(rows pgx.Rows, err error, ids *[]uint64) error {
+	if err != nil {
+		return err
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	for _, id := range got {
+		*ids = append(*ids, uint64(id))
+	}
 	return nil
 }
 

@@ -38,8 +38,8 @@ const maxCellLength = 40
 //     in, is returned unchanged.
 //
 // A number that is not valid (wrong length, unknown range, letters, an
-// extension) gives an error matching ErrInvalidCell that quotes the input. An
-// unknown region is an error too.
+// extension) gives a *CellError, matching ErrInvalidCell, that quotes the
+// input and says why. An unknown region is an error too.
 //
 // A mobile number with fewer national digits than its region's mobile
 // numbers have is not valid, even where phonenumbers' patterns allow it:
@@ -323,8 +323,28 @@ func mobileFloor(md *phonenumbers.PhoneMetadata) int {
 }
 
 func invalidCell(cell, why string) error {
-	return fmt.Errorf("%w: %q %s", ErrInvalidCell, cell, why)
+	return &CellError{Cell: cell, Reason: why}
 }
+
+// CellError is ToInternational's error for a number it cannot convert. It
+// matches ErrInvalidCell. Its message quotes the number, so log it only
+// where the number itself may be logged.
+type CellError struct {
+	// Cell is the number as given.
+	Cell string
+	// Reason says what is wrong with it, as a predicate: "is not a valid
+	// ZA number: too short for a mobile number in ZA (at least 9 digits
+	// after the country code)". A program that quotes the number its own
+	// way can print Reason after it.
+	Reason string
+}
+
+func (e *CellError) Error() string {
+	return fmt.Sprintf("%s: %q %s", ErrInvalidCell, e.Cell, e.Reason)
+}
+
+// Unwrap returns ErrInvalidCell.
+func (e *CellError) Unwrap() error { return ErrInvalidCell }
 
 // normalizeRegion upper-cases region and checks that phonenumbers knows it.
 // The empty region is allowed: numbers must then be international.

@@ -275,3 +275,20 @@ func TestMobileFloorsRaised(t *testing.T) {
 		}
 	}
 }
+
+// A refused number is a *CellError: its Reason says why without the
+// number, for a program that quotes the number its own way, and its
+// message is the sentinel's, the quoted number and the reason.
+func TestCellErrorSaysWhy(t *testing.T) {
+	_, err := dripcel.ToInternational("082 123 456", "ZA")
+	ce, ok := errors.AsType[*dripcel.CellError](err)
+	if !ok || !errors.Is(err, dripcel.ErrInvalidCell) {
+		t.Fatalf("err = %#v, want a *CellError matching ErrInvalidCell", err)
+	}
+	if ce.Cell != "082 123 456" || !strings.HasPrefix(ce.Reason, "is not a valid ZA number: too short") || strings.Contains(ce.Reason, "082") {
+		t.Errorf("CellError{Cell: %q, Reason: %q}; want the number as given and a reason without it", ce.Cell, ce.Reason)
+	}
+	if want := `dripcel: invalid cell number: "082 123 456" ` + ce.Reason; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+}

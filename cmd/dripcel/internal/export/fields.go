@@ -168,7 +168,7 @@ func (m *Mapping) read(r *Row) {
 	if s.Cell != "" && m.region != "" {
 		cell, err := dripcel.ToInternational(s.Cell, m.region)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %s %s", m.describe(Cell), cli.Quote(s.Cell), CellProblem(err, s.Cell, m.region)))
+			problems = append(problems, fmt.Sprintf("%s %s %s", m.describe(Cell), cli.Quote(s.Cell), CellProblem(err, m.region)))
 		}
 		s.Cell = cell
 	}
@@ -208,14 +208,13 @@ func (m *Mapping) soldAt(raw string) (time.Time, error) {
 	return m.dates.Parse(raw)
 }
 
-// CellProblem says what is wrong with cell, from ToInternational's error:
+// CellProblem says what is wrong with a cell ToInternational refused, in
 // its own words ("is not a valid ZA number: too short for a mobile number
 // in ZA ..."), without the sentinel's prefix and the quoted input that the
 // command's message already gives.
-func CellProblem(err error, cell, region string) string {
-	prefix := dripcel.ErrInvalidCell.Error() + ": " + strconv.Quote(cell) + " "
-	if why, ok := strings.CutPrefix(err.Error(), prefix); ok {
-		return why
+func CellProblem(err error, region string) string {
+	if ce, ok := errors.AsType[*dripcel.CellError](err); ok {
+		return ce.Reason
 	}
 	return "is not a valid " + region + " number"
 }

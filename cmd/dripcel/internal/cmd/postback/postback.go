@@ -91,7 +91,7 @@ func runPostback(ctx context.Context, std cli.Streams, f *postbackFlags) error {
 		}
 		cell := s.Cell
 		if s.Cell, err = dripcel.ToInternational(cell, region); err != nil {
-			return cli.Usage("--cell %s %s", cli.Quote(f.cell), export.CellProblem(err, cell, region))
+			return cli.Usage("--cell %s %s", cli.Quote(f.cell), export.CellProblem(err, region))
 		}
 	}
 	if v := strings.TrimSpace(f.soldAt); v != "" {

@@ -33,8 +33,8 @@
 //
 // Errors match the sentinels [ErrCampaignNotFound], [ErrDuplicateSale],
 // [ErrUnauthorized], [ErrRateLimited], [ErrNotFromDripcel], [ErrInvalidSale]
-// and [ErrInvalidCell] with errors.Is; [*APIError] and [*ValidationError]
-// carry the details. An upload's error matches ErrDuplicateSale only when
+// and [ErrInvalidCell] with errors.Is; [*APIError], [*ValidationError] and
+// [*CellError] carry the details. An upload's error matches ErrDuplicateSale only when
 // every sale is in Dripcel.
 //
 // # The rate budget

@@ -75,10 +75,11 @@ type uploader struct {
 	cause    error  // why reading stopped early, if it did
 	fields   wire.Fields
 	repeats  repeats
-	pending  []pendingSale // sales waiting for a ledger lookup (ledger.go)
-	known    []int         // indexes settled from the ledger, ascending
-	holdTail bool          // keep a last part-full request unsent (reporter_tail.go)
-	sentAny  bool          // a request of this upload was sent
+	pending  []pendingSale                      // sales waiting for a ledger lookup (ledger.go)
+	known    []int                              // indexes settled from the ledger, ascending
+	holdTail bool                               // keep a last part-full request unsent (reporter_tail.go)
+	answered func(idx []int, f Fate, err error) // see uploadHooks
+	sentAny  bool                               // a request of this upload was sent
 
 	// sem bounds the batches in flight; nil when they go one at a time.
 	sem chan struct{}

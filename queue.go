@@ -31,7 +31,8 @@ type Queue interface {
 	Claim(ctx context.Context, max int) ([]QueuedSale, error)
 	// Settle removes claimed sales on Dripcel's verdict. A Queue that can
 	// keeps the refused ones apart, with Dripcel's answer, rather than
-	// forgetting them.
+	// forgetting them. It is called as Dripcel answers each request of
+	// a claim, so several times a claim, for different sales.
 	Settle(ctx context.Context, verdicts []Verdict) error
 	// Keep puts back claimed sales that got no verdict, to be claimed
 	// again; cause is why they were not delivered.

@@ -631,7 +631,9 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 	for i := range batch {
 		sales[i] = batch[i].Sale
 	}
-	outs := r.outcomes(sendCtx, sales)
+	fencedQueue, fenced := r.queue.(FencedQueue)
+	early := r.newEarlySettle(batch, fencedQueue)
+	outs := r.outcomes(sendCtx, sales, early.answered)
 	lost := leaseLost(sendCtx)
 
 	var (
@@ -645,14 +647,12 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 		rejects    int64
 		held       []QueuedSale // kept back to fill the next request (reporter_tail.go)
 	)
-	fencedQueue, fenced := r.queue.(FencedQueue)
 	for i, o := range outs {
 		if errors.Is(o.Err, errTailHeld) {
 			held = append(held, batch[i])
 			continue
 		}
 		if o.Fate.Settled() {
-			verdicts = append(verdicts, Verdict{QueuedSale: batch[i], Outcome: o})
 			switch o.Fate {
 			case Recorded:
 				sent++
@@ -660,9 +660,14 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 				dups++
 			case Refused:
 				rejects++
-				if !fenced {
-					r.rejectSale(batch[i].Sale, o.Err)
-				}
+			}
+			settled, told := early.done(i)
+			if settled {
+				continue
+			}
+			verdicts = append(verdicts, Verdict{QueuedSale: batch[i], Outcome: o})
+			if o.Fate == Refused && !fenced && !told {
+				r.rejectSale(batch[i].Sale, o.Err)
 			}
 			continue
 		}
@@ -754,7 +759,7 @@ func (r *Reporter) deliver(failures *int) (int, time.Duration) {
 // hold sales another instance's client let through) can never have
 // Dripcel's verdict; it is refused with its ValidationError rather than
 // left at the head of the queue for ever.
-func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
+func (r *Reporter) outcomes(ctx context.Context, sales []Sale, answered func(idx []int, f Fate, err error)) []Outcome {
 	outs := make([]Outcome, len(sales))
 	var valid []Sale
 	var at []int
@@ -785,7 +790,14 @@ func (r *Reporter) outcomes(ctx context.Context, sales []Sale) []Outcome {
 	if len(valid) == 0 {
 		return outs
 	}
-	for j, o := range r.send(ctx, valid) {
+	hooks := uploadHooks{holdTail: r.holdTail(len(sales)), answered: func(idx []int, f Fate, err error) {
+		claimed := make([]int, len(idx))
+		for k, j := range idx {
+			claimed[k] = at[j]
+		}
+		answered(claimed, f, err)
+	}}
+	for j, o := range r.send(ctx, valid, hooks) {
 		outs[at[j]] = o
 	}
 	return outs
@@ -807,8 +819,8 @@ func byCampaignAlone(s Sale) (Sale, bool) {
 
 // send uploads sales and returns each one's outcome, as UploadSales
 // reports it: Dripcel's own verdict, or NotDelivered with the cause.
-func (r *Reporter) send(ctx context.Context, sales []Sale) []Outcome {
-	err := r.client.uploadSales(ctx, sales, r.holdTail(len(sales)))
+func (r *Reporter) send(ctx context.Context, sales []Sale, hooks uploadHooks) []Outcome {
+	err := r.client.uploadSales(ctx, sales, hooks)
 	outs := make([]Outcome, len(sales))
 	var ue *UploadError
 	switch {

@@ -124,7 +124,8 @@ func WithQueue(q Queue) ReporterOption {
 // sale found in a shared Queue that this Reporter's client will not send
 // (another instance's client, with other checks, enqueued it): it could
 // never get Dripcel's verdict, and would block the sales behind it.
-// f runs on the Reporter's sending goroutine: it must return promptly and
+// f runs on the Reporter's sending work, one call at a time, as Dripcel
+// answers each request: it must return promptly and
 // must not call Flush or Close, nor Report, which may wait for room in the
 // queue that only this goroutine can make. After a crash, a sale whose
 // rejection was being recorded may be handed to f again by the next

@@ -81,13 +81,26 @@ var errStopped = errors.New("upload stopped after an earlier batch failed")
 // refuses a sale it already has as a duplicate, so a 409 after a retry
 // usually means the first attempt got through.
 func (c *Client) UploadSales(ctx context.Context, sales []Sale) error {
-	return c.uploadSales(ctx, sales, false)
+	return c.uploadSales(ctx, sales, uploadHooks{})
 }
 
-// uploadSales is UploadSales; with holdTail, a last part-full request is
-// not sent when an earlier request was, and its sales are NotDelivered
-// with errTailHeld (see reporter_tail.go).
-func (c *Client) uploadSales(ctx context.Context, sales []Sale, holdTail bool) (err error) {
+// uploadHooks are what a Reporter asks of an upload beyond UploadSales.
+type uploadHooks struct {
+	// holdTail: a last part-full request is not sent when an earlier
+	// request was, and its sales are NotDelivered with errTailHeld (see
+	// reporter_tail.go).
+	holdTail bool
+	// answered, when set, is called as soon as Dripcel's answer settles
+	// sales of the upload (their indexes, ascending): a request accepted
+	// (Recorded, err nil), or one sale refused alone (AlreadyRecorded or
+	// Refused, with the answer). Other fates come only with the upload's
+	// result. Calls may come from several goroutines at once (see
+	// WithConcurrency).
+	answered func(idx []int, f Fate, err error)
+}
+
+// uploadSales is UploadSales with a Reporter's hooks.
+func (c *Client) uploadSales(ctx context.Context, sales []Sale, hooks uploadHooks) (err error) {
 	if len(sales) == 0 {
 		return nil
 	}
@@ -99,7 +112,7 @@ func (c *Client) uploadSales(ctx context.Context, sales []Sale, holdTail bool) (
 	}
 	u := c.newUploader(ctx, cells)
 	u.repeats.expect = len(sales)
-	u.holdTail = holdTail
+	u.holdTail, u.answered = hooks.holdTail, hooks.answered
 	for i := range sales {
 		if !u.add(&sales[i], nil) {
 			break

@@ -54,6 +54,7 @@ func (u *uploader) settle(b *batch) {
 func (u *uploader) resolve(b *batch, ps []int, err error, streak int) {
 	if err == nil {
 		u.remember(b, ps)
+		u.tellAnswered(b, ps, Recorded, nil)
 		return // recorded: sales outside u.failed are
 	}
 	if apiErr, ok := refusedContent(err); ok {
@@ -63,6 +64,7 @@ func (u *uploader) resolve(b *batch, ps []int, err error, streak int) {
 				u.remember(b, ps)
 			}
 			u.record(b, ps, f, err)
+			u.tellAnswered(b, ps, f, err)
 			return
 		}
 		u.split(b, ps, streak)
@@ -80,6 +82,19 @@ func (u *uploader) resolve(b *batch, ps []int, err error, streak int) {
 		u.halted.Store(true)
 	}
 	u.record(b, ps, NotDelivered, err)
+}
+
+// tellAnswered passes the sales of b at positions ps, which Dripcel's
+// answer has just settled as f, to the upload's answered hook, if any.
+func (u *uploader) tellAnswered(b *batch, ps []int, f Fate, err error) {
+	if u.answered == nil {
+		return
+	}
+	idx := make([]int, len(ps))
+	for k, p := range ps {
+		idx[k] = b.idx[p]
+	}
+	u.answered(idx, f, err)
 }
 
 // denseStreak is how many levels of halving in a row must find both halves

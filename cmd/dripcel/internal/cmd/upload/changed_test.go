@@ -47,3 +47,46 @@ func TestUploadFileChangedAfterSending(t *testing.T) {
 		t.Error("nothing was sent: the test proves nothing")
 	}
 }
+
+// TestUploadRowInvalidAfterCheck makes a row that was valid when checked
+// invalid while the first request is held: the send pass stops at it
+// instead of skipping it uncounted, exits 4 and says where to go on from,
+// and every sale it handed over was sent once.
+func TestUploadRowInvalidAfterCheck(t *testing.T) {
+	srv := newServer(t)
+	g := newGate(t, srv.URL)
+	var b strings.Builder
+	b.WriteString("campaign_id,cell,soldAt\n")
+	for i := range 3000 {
+		fmt.Fprintf(&b, "c1,2763%07d,2025-10-14\n", i)
+	}
+	path := writeFile(t, "sales.csv", b.String())
+	run := start(t, invocation{
+		Args: []string{"upload", "--quiet", "--batch-size", "50", path},
+		Env:  map[string]string{"DRIPCEL_API_KEY": srv.Key, "DRIPCEL_BASE_URL": g.URL},
+	})
+	select {
+	case <-g.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no request arrived")
+	}
+	// A cell left out: the row is invalid for the command itself.
+	changed := strings.Replace(b.String(), "c1,27630002900,2025-10-14\n", "c1,,2025-10-14\n", 1)
+	if err := os.WriteFile(path, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.open()
+	r := run.wait()
+	r.WantCode(t, 4)
+	wantContains(t, "stderr", r.Stderr, "row 2902 was valid when checked and is not now")
+	wantContains(t, "stdout", r.Stdout, "run the same command again with --from-row")
+	sales := srv.Sales()
+	if len(sales) == 0 || len(sales) > 2900 {
+		t.Errorf("%d sales sent, want some, and none from row 2902 on", len(sales))
+	}
+	for _, s := range sales {
+		if s.Cell >= "27630002900" {
+			t.Errorf("sale %s sent: it is at or after the changed row", s.Cell)
+		}
+	}
+}

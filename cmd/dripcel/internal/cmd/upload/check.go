@@ -58,6 +58,7 @@ func (u *upload) check() error {
 		}
 		if len(r.Problems) > 0 {
 			u.tally.add(invalid, r.Row)
+			u.invalidRows[r.Row] = true
 			if r.Several {
 				u.several++
 			}
@@ -81,6 +82,20 @@ func (u *upload) check() error {
 				u.ex.Name(), r.Row, first, same)
 		}
 	}
+}
+
+// changedRow says how row r of a later pass differs from what the check
+// pass found, or returns nil: a row valid then and invalid now (or the
+// reverse) means the file changed, and the sales handed to the library
+// would no longer be the rows the summary names.
+func (u *upload) changedRow(r *export.Row) error {
+	switch now := len(r.Problems) > 0; {
+	case now && !u.invalidRows[r.Row]:
+		return fmt.Errorf("%s: row %d was valid when checked and is not now (%s)", u.ex.Name(), r.Row, strings.Join(r.Problems, "; "))
+	case !now && u.invalidRows[r.Row]:
+		return fmt.Errorf("%s: row %d was invalid when checked and is valid now", u.ex.Name(), r.Row)
+	}
+	return nil
 }
 
 // note prints one of the first rows found wrong while checking, and says

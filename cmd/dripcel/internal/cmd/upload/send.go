@@ -63,6 +63,10 @@ func (u *upload) send(ctx context.Context) error {
 			if r.Row < u.flags.fromRow {
 				continue
 			}
+			if err := u.changedRow(r); err != nil {
+				readErr = err
+				return
+			}
 			read++
 			last = r.Row
 			if len(r.Problems) > 0 || u.repeats.repeated(r.Row) > 0 {
@@ -141,6 +145,10 @@ func (u *upload) classify(res *results, complete bool) error {
 		}
 		if r.Row < u.flags.fromRow {
 			continue
+		}
+		if err := u.changedRow(r); err != nil {
+			u.stopped = true
+			return u.afterSending(fmt.Errorf("%w (the file changed since it was checked?)", err))
 		}
 		u.tally.read++
 		u.lastRow = r.Row

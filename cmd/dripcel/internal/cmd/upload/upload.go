@@ -65,8 +65,9 @@ const uploadExitCodes = `Exit codes:
   3    the key was refused (401/403), or the network or Dripcel failed
        after retries; the upload stopped and says where to go on from
   4    rows were sent, then the upload could not finish its own work: the
-       file could not be read again past a row (it changed since it was
-       checked), or the rejects file could not be written; the summary
+       file changed since it was checked (a row could not be read again,
+       or no longer reads as it did), or the rejects file could not be
+       written; the summary
        says what was sent and where to go on from
   130  interrupted with Ctrl-C; the summary says what was sent and the
        row to go on from`
@@ -252,6 +253,9 @@ type upload struct {
 	progress progress
 	tally    tally
 	repeats  *repeats
+	// invalidRows are the rows the check pass found invalid: the later
+	// passes must find the same, or the file changed under them.
+	invalidRows map[int]bool
 	// filled counts the rows whose blank soldAt the run's time stood for.
 	filled int
 	// several counts the invalid rows naming more than one identifier
@@ -294,7 +298,7 @@ func newUploadRun(std cli.Streams, f *uploadFlags, now time.Time) (*upload, erro
 		return nil, cli.Usage("--max-invalid %d is below 0", f.maxInvalid)
 	}
 	return &upload{std: std, flags: f, m: m, progress: newProgress(std.Err, f.quiet, f.progressEvery),
-		stop: make(chan struct{}), repeats: newRepeats()}, nil
+		stop: make(chan struct{}), repeats: newRepeats(), invalidRows: map[int]bool{}}, nil
 }
 
 func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string) error {

@@ -89,6 +89,18 @@ func (l *FileLedger) cutoff() uint32 {
 	return uint32(y*10000 + int(m)*100 + d)
 }
 
+// Remembers reports whether the ledger keeps a sale sold at soldAt: one
+// dated (in soldAt's own location, as it is sent) before the retention is
+// neither looked up nor written, and one without a soldAt never is. A
+// program can say how many of its sales Dripcel alone settled.
+func (l *FileLedger) Remembers(soldAt time.Time) bool {
+	if soldAt.IsZero() {
+		return false
+	}
+	y, m, d := soldAt.Date()
+	return uint32(y*10000+int(m)*100+d) >= l.cutoff()
+}
+
 // Has reports which keys the ledger holds, in one read transaction. A key
 // dated before the retention is never held.
 func (l *FileLedger) Has(ctx context.Context, keys []LedgerKey) ([]bool, error) {

@@ -524,7 +524,13 @@ func TestLedgerExpiry(t *testing.T) {
 	if n, _ := l.Len(); n != 0 {
 		t.Errorf("ledger holds %d sales dated before its retention", n)
 	}
+	if l.Remembers(old[0].SoldAt) || l.Remembers(time.Time{}) {
+		t.Error("Remembers says the ledger keeps a sale dated before its retention, or one without a date")
+	}
 	recent := datedSales(20)[10:]
+	if !l.Remembers(recent[0].SoldAt) {
+		t.Errorf("Remembers(%s) = false for a sale within the retention", recent[0].SoldAt)
+	}
 	if err := c.UploadSales(ctx, recent); err != nil {
 		t.Fatal(err)
 	}
@@ -543,6 +549,9 @@ func TestLedgerExpiry(t *testing.T) {
 	held, err := l.Has(ctx, keys)
 	if err != nil || slices.Contains(held, true) {
 		t.Errorf("expired sales found: %v %v", held, err)
+	}
+	if l.Remembers(recent[0].SoldAt) {
+		t.Error("Remembers says the ledger keeps a sale now past its retention")
 	}
 	fresh := datedSales(21)[20:]
 	fresh[0].SoldAt = now

@@ -82,6 +82,43 @@ func TestUploadTwiceSendsNothing(t *testing.T) {
 	}
 }
 
+// TestUploadOlderThanTheLedger uploads a file with rows dated before the
+// ledger's retention twice: the summary says how many went as if new, and
+// the second run sends those again (Dripcel's 409s settle them) while the
+// recent rows cost nothing.
+func TestUploadOlderThanTheLedger(t *testing.T) {
+	srv := newServer(t)
+	old := time.Now().AddDate(0, 0, -500).Format("2006-01-02")
+	var b strings.Builder
+	b.WriteString("campaign_id,cell,soldAt\n")
+	for i := range 10 {
+		date := recently()
+		if i < 4 {
+			date = old
+		}
+		fmt.Fprintf(&b, "c1,2763123%02d00,%s\n", i, date)
+	}
+	path := writeFile(t, "sales.csv", b.String())
+	inv := invocation{Args: []string{"upload", "--quiet", path}, Env: env(srv), Cache: t.TempDir()}
+	const note = "4 rows dated more than 400 days ago went to Dripcel as if new: the ledger keeps sales for 400 days"
+	r := inv.Run(t)
+	r.WantCode(t, 0)
+	wantContains(t, "stdout", r.Stdout, note)
+
+	r = inv.Run(t)
+	r.WantCode(t, 0)
+	wantContains(t, "stdout", r.Stdout, "10 rows read, 4 sent\n")
+	wantContains(t, "stdout", r.Stdout, note)
+	// Two lines count rows already in Dripcel: by its answers, and known
+	// from the ledger.
+	squeezed := strings.Join(strings.Fields(r.Stdout), " ")
+	for _, want := range []string{"already in Dripcel 4 rows 2, 3, 4, 5", knownLine("6")} {
+		if !strings.Contains(squeezed, want) {
+			t.Errorf("no summary line %q in:\n%s", want, r.Stdout)
+		}
+	}
+}
+
 // twentySales is a file of 20 distinct sales of campaign c1.
 func twentySales(t *testing.T) string {
 	t.Helper()

@@ -75,6 +75,9 @@ func (u *upload) send(ctx context.Context) error {
 			n++
 			by[r.By]++
 			readAtSale, lastSale = read, r.Row
+			if u.ledger != nil && !u.ledger.Remembers(r.Sale.SoldAt) {
+				u.pastLedger++
+			}
 			if !yield(r.Sale, nil) {
 				return
 			}

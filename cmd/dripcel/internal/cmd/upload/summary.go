@@ -2,10 +2,13 @@ package upload
 
 import (
 	"fmt"
-	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
-	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/cli"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
 )
 
 // outcome is what became of one row.
@@ -94,6 +97,10 @@ func (t *tally) actionable() int {
 	return n
 }
 
+// retentionDays is how long the command's ledger keeps a sale after its
+// date (dripcel.DefaultRetention).
+const retentionDays = int(dripcel.DefaultRetention / (24 * time.Hour))
+
 // summary is what the summary prints beside the counts.
 type summary struct {
 	name   string
@@ -103,6 +110,8 @@ type summary struct {
 	fill string
 	// ledger is the ledger file used, if any.
 	ledger string
+	// pastLedger counts the sales sent dated before the ledger's retention.
+	pastLedger int
 }
 
 // print writes the summary.
@@ -145,6 +154,11 @@ func (t *tally) print(w *cli.Printer, s summary) {
 		w.Printf("rows known from earlier uploads were confirmed by Dripcel to an earlier run with this key, "+
 			"as the ledger %s remembers, so they were not sent: --resend sends them again "+
 			"(a campaign's sales deleted in Dripcel, say)\n", s.ledger)
+	}
+	if s.pastLedger > 0 {
+		w.Printf("%s dated more than %d days ago went to Dripcel as if new: the ledger keeps sales for %d days after "+
+			"their date, so it did not look them up and will not remember them (Dripcel's own answers settle them)\n",
+			cli.Plural(s.pastLedger, "row"), retentionDays, retentionDays)
 	}
 	if s.fill != "" {
 		w.Println(s.fill)

@@ -278,6 +278,9 @@ type upload struct {
 	toSend int
 	// ledger is the ledger the client consults and writes, if any.
 	ledger *dripcel.FileLedger
+	// pastLedger counts the sales handed over that are dated before the
+	// ledger's retention: it neither knew them nor will remember them.
+	pastLedger int
 }
 
 // newUploadRun checks the flags that need no file.
@@ -360,7 +363,7 @@ func runUpload(ctx context.Context, std cli.Streams, f *uploadFlags, file string
 	if cerr := u.rejects.close(); cerr != nil && err == nil {
 		err = u.afterSending(cerr)
 	}
-	u.tally.print(std.Out, summary{name: u.ex.Name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote(), ledger: u.ledgerPath()})
+	u.tally.print(std.Out, summary{name: u.ex.Name(), dryRun: f.dryRun, rj: u.rejects, fill: u.fillNote(), ledger: u.ledgerPath(), pastLedger: u.pastLedger})
 	u.printStop()
 	if err != nil {
 		return err

@@ -198,8 +198,14 @@ func (u *uploader) finish(total int) error {
 	}
 	if u.cause == nil && u.b != nil && u.holdTail && u.sentAny {
 		// A part-full request is kept back for the caller to send with
-		// the sales that follow (reporter_tail.go).
-		u.cause, u.unsentAt = errTailHeld, u.b.idx[0]
+		// the sales that follow (reporter_tail.go). Only its own sales:
+		// the repeats and ledger-known sales among them are settled as
+		// ever (a repeat of a held sale shares its fate, and is held).
+		u.mu.Lock() // batches in flight record their outcomes too
+		u.failed = append(u.failed, heldRuns(u.b.idx)...)
+		u.mu.Unlock()
+		u.c.releaseBatch(u.b)
+		u.b = nil
 	}
 	if u.cause == nil && u.b != nil {
 		sent := u.send(u.b)
@@ -235,6 +241,21 @@ func (u *uploader) finish(total int) error {
 		return nil
 	}
 	return &UploadError{Total: total, Batches: u.failed}
+}
+
+// heldRuns are the runs of a held tail's sales (upload indexes, ascending),
+// not sent, with errTailHeld.
+func heldRuns(idx []int) []*BatchError {
+	var runs []*BatchError
+	for k := 0; k < len(idx); {
+		first := idx[k]
+		last := first
+		for k++; k < len(idx) && idx[k] == last+1; k++ {
+			last++
+		}
+		runs = append(runs, &BatchError{First: first, Last: last, Fate: NotDelivered, Err: errTailHeld})
+	}
+	return runs
 }
 
 // stopCause is why the upload cannot go on: the context's error if it has

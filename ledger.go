@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/dripcel-go/dripcel/internal/wire"
@@ -89,12 +90,19 @@ func (knownError) Is(target error) bool {
 // one depends on the day it arrives. The client does not close l.
 func WithLedger(l Ledger) Option {
 	return func(c *config) error {
-		if l == nil || l == (*FileLedger)(nil) {
+		if l == nil || isNilPointer(l) {
 			return errors.New("dripcel: WithLedger: nil Ledger")
 		}
 		c.ledger = l
 		return nil
 	}
+}
+
+// isNilPointer reports whether v is a nil pointer in an interface: a
+// typed nil (a *dripcelpg.Ledger never opened) would panic on first use.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // WithLedgerResend makes a client with a ledger send every sale, held or

@@ -613,6 +613,11 @@ func TestFileLedgerRefuses(t *testing.T) {
 	if _, err := dripcel.NewClient(canaryKey, dripcel.WithLedger(nil)); err == nil {
 		t.Error("WithLedger(nil) accepted")
 	}
+	var never *dripcel.FileLedger // a typed nil, as a ledger variable never opened is
+	var ledger dripcel.Ledger = never
+	if _, err := dripcel.NewClient(canaryKey, dripcel.WithLedger(ledger)); err == nil {
+		t.Error("WithLedger of a nil *FileLedger accepted")
+	}
 	if _, err := dripcel.OpenFileLedger(filepath.Join(dir, "x.db"), dripcel.WithRetention(0)); err == nil {
 		t.Error("WithRetention(0) accepted")
 	}

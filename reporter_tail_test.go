@@ -20,6 +20,7 @@ type sliceQueue struct {
 	claimed int
 	kept    int // sales put back with Keep
 	empty   chan struct{}
+	emptied bool
 }
 
 func newSliceQueue(sales []dripcel.Sale) *sliceQueue {
@@ -53,8 +54,9 @@ func (q *sliceQueue) Settle(_ context.Context, vs []dripcel.Verdict) error {
 		}
 	}
 	q.items = left
-	if len(q.items) == 0 && len(vs) > 0 {
+	if len(q.items) == 0 && len(vs) > 0 && !q.emptied {
 		close(q.empty)
+		q.emptied = true
 	}
 	return nil
 }
@@ -132,6 +134,40 @@ func TestReporterFillsRequestsAcrossBatches(t *testing.T) {
 	st := r.Stats()
 	if st.Sent != int64(len(sales)) || st.Retries != 0 {
 		t.Errorf("stats %+v: want every sale sent, no retries", st)
+	}
+}
+
+// A repeat among a held tail's sales, of a sale sent earlier in the claim,
+// is settled with that sale as ever: it does not go back to the queue to be
+// sent with the next claim, where Dripcel would refuse the request it is
+// in as a duplicate and cost a split. Sale 998 of the first claim of 1,000
+// (in the tail: requests hold about 90 sales) repeats sale 10.
+func TestReporterHeldTailSettlesItsRepeats(t *testing.T) {
+	srv := dripceltest.NewServer(t, dripceltest.WithCampaigns(dripceltest.Campaign{ID: "639978184d735c88ed8bbd68", Country: "ZA"}))
+	c := capClient(t, srv.URL, dripcel.WithMaxBatchBytes(10_000))
+	sales := benchSales(5000)
+	sales[998] = sales[10]
+	q := newSliceQueue(sales)
+	r, err := dripcel.NewReporter(c, dripcel.WithQueue(q), dripcel.WithMaxBatch(1000), dripcel.WithFlushInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-q.empty:
+	case <-within(t, 20*time.Second).Done():
+		t.Fatal("the backlog was not delivered")
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i, rq := range srv.Requests() {
+		if rq.Status != http.StatusOK {
+			t.Errorf("request %d answered %d: the repeat was sent", i, rq.Status)
+		}
+	}
+	st := r.Stats()
+	if n := len(srv.Sales()); n != len(sales)-1 || st.Sent != int64(len(sales)-1) || st.Duplicates != 1 {
+		t.Errorf("server holds %d sales, stats %+v; want %d sent and the repeat counted a duplicate", n, st, len(sales)-1)
 	}
 }
 

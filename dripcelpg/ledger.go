@@ -226,8 +226,12 @@ func (l *Ledger) Add(ctx context.Context, keys []dripcel.LedgerKey) error {
 	}
 	l.mu.Unlock()
 	if prune {
+		// The keys are in: a failed prune must not read as a failed
+		// write. It is housekeeping, tried again at the next Add.
 		if _, err := l.Prune(ctx); err != nil {
-			return err
+			l.mu.Lock()
+			l.lastPrune = time.Time{}
+			l.mu.Unlock()
 		}
 	}
 	return nil

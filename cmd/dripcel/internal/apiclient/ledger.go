@@ -39,8 +39,9 @@ uses none, and --resend sends the rows it holds anyway (a campaign's sales
 deleted in Dripcel, say) and still remembers the answers. Entries are kept
 400 days after each sale's soldAt date. One upload at a time may use a
 ledger file: a second one of the same organisation stops before sending,
-naming --no-ledger. Rows without a soldAt date (blank, filled by Dripcel's
-"now") are never remembered.`
+naming --no-ledger. A blank soldAt is read as the time of the run (--sold-at
+sets it), and remembered under that date: a run on another day dates such
+rows anew, so give --sold-at to upload them again as they were.`
 
 // LedgerDirHelp is where the default ledger files live, by system.
 const LedgerDirHelp = `dripcel/ledger-<digest>.db under $XDG_CACHE_HOME or ~/.cache on Linux,
@@ -113,6 +114,14 @@ func (f *Flags) NewClientWithLedger(l *LedgerFlags, warn *cli.Printer, opts ...d
 // with --ledger is the user's choice: any failure to open it is an error.
 func (l *LedgerFlags) open(key, base string, warn *cli.Printer) (*dripcel.FileLedger, error) {
 	if l.Off {
+		// With either of the others it is a mistake to point out, not a
+		// choice to make silently.
+		switch {
+		case l.Path != "":
+			return nil, cli.Usage("--no-ledger and --ledger %s: choose one; nothing was sent", l.Path)
+		case l.Resend:
+			return nil, cli.Usage("--no-ledger and --resend: without a ledger every row is sent anyway; choose one; nothing was sent")
+		}
 		return nil, nil
 	}
 	if l.Path != "" {

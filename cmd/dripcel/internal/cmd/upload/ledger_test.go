@@ -356,3 +356,22 @@ func TestUploadHelpNamesLedgerFlags(t *testing.T) {
 	r.WantCode(t, 0)
 	wantContains(t, "help", r.Stdout, "--ledger string", "--no-ledger", "--resend", "dripcel/ledger-<digest>.db")
 }
+
+// --no-ledger with --resend or --ledger is a usage error, before anything
+// is sent: one of the two is not what the user meant.
+func TestUploadNoLedgerConflicts(t *testing.T) {
+	srv := newServer(t)
+	path := twentySales(t)
+	for _, args := range [][]string{
+		{"--no-ledger", "--resend"},
+		{"--no-ledger", "--ledger", filepath.Join(t.TempDir(), "l.db")},
+	} {
+		inv := invocation{Args: append(append([]string{"upload"}, args...), path), Env: env(srv), Cache: t.TempDir()}
+		r := inv.Run(t)
+		r.WantCode(t, 2)
+		wantContains(t, "stderr", r.Stderr, "choose one; nothing was sent")
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+}

@@ -50,8 +50,11 @@ func statusSentinel(code int) error {
 }
 
 // speaksOfSale reports whether a 404's message names what a sale refers to,
-// a campaign, a send or a click, as a word of its own.
+// a campaign, a send or a click, as a word of its own, and no path.
 func speaksOfSale(msg string) bool {
+	if strings.Contains(msg, "/") { // a route's path, not a sale's reference
+		return false
+	}
 	for _, w := range strings.FieldsFunc(strings.ToLower(msg), func(r rune) bool { return r < 'a' || r > 'z' }) {
 		switch w {
 		case "campaign", "campaigns", "send", "sends", "click", "clicks":
@@ -282,11 +285,11 @@ func FuzzSaleEncoding(f *testing.F) {
 
 // checkWire compares what a server decoded with the sale sent; text maps a
 // string to what the encoding can carry of it. Of the identifiers, only the
-// one that is not blank is sent.
+// one that is not blank is sent, without the spaces around it.
 func checkWire(t *testing.T, s dripcel.Sale, w wireSale, text func(string) string) {
 	t.Helper()
-	for name, want := range map[string]string{"campaign_id": s.CampaignID, "send_id": s.SendID,
-		"click_id": s.ClickID, "cell": s.Cell} {
+	for name, want := range map[string]string{"campaign_id": strings.TrimSpace(s.CampaignID), "send_id": strings.TrimSpace(s.SendID),
+		"click_id": strings.TrimSpace(s.ClickID), "cell": s.Cell} {
 		got := w.get(name)
 		blank := strings.TrimSpace(want) == ""
 		switch {

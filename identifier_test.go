@@ -276,7 +276,7 @@ func routeServer(t *testing.T, msg string) (*dripcel.Client, *atomic.Int64) {
 // not match ErrCampaignNotFound and says what looks wrong. The same for a
 // postback and for the Reporter, which keeps the sales queued.
 func TestRouteNotFoundIsNotARefusal(t *testing.T) {
-	for _, msg := range []string{"Not found", "Route POST /v1/sales not found", "Cannot find route"} {
+	for _, msg := range []string{"Not found", "Route POST /v1/sales not found", "Cannot find route", "Route POST /campaigns/sales not found"} {
 		t.Run(msg, func(t *testing.T) {
 			c, n := routeServer(t, msg)
 			err := c.UploadSales(context.Background(), salesN(600))

@@ -212,16 +212,18 @@ func blank(v string) bool {
 }
 
 // setIdentifier gives f the one identifier s names and leaves the blank
-// ones out, so that a field of spaces never reaches the wire. s has passed
-// check.
+// ones out, so that a field of spaces never reaches the wire. The one named
+// goes without the spaces around it (" c1 " from a form or a join is "c1"
+// to Dripcel), so the wire, the repeats and the ledger all key on the same
+// value. s has passed check.
 func setIdentifier(f *wire.Fields, s *Sale) {
 	switch identifierOf(s) {
 	case byCampaign:
-		f.CampaignID = s.CampaignID
+		f.CampaignID = strings.TrimSpace(s.CampaignID)
 	case bySend:
-		f.SendID = s.SendID
+		f.SendID = strings.TrimSpace(s.SendID)
 	case byClick:
-		f.ClickID = s.ClickID
+		f.ClickID = strings.TrimSpace(s.ClickID)
 	}
 }
 

@@ -64,6 +64,11 @@ func readVerdict(status int, reply wire.Reply) verdict {
 // found", "Click not found", "campaign_id not found"). Only such a 404 is
 // a refusal of the sale.
 func namesSaleReference(msg string) bool {
+	if strings.ContainsRune(msg, '/') {
+		// A path: the router's "Route POST /campaigns/sales not found",
+		// whatever words the base URL holds.
+		return false
+	}
 	word := func(r rune) bool { return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') }
 	for _, w := range strings.FieldsFunc(msg, word) {
 		switch strings.ToLower(w) {

@@ -93,8 +93,8 @@ func decodingServer(t *testing.T) (*httptest.Server, func() []decoded) {
 	}
 }
 
-// Hostile campaign IDs, send IDs, click IDs and cells arrive exactly as
-// given, through both encodings.
+// Hostile campaign IDs, send IDs, click IDs and cells arrive as given
+// (identifiers without the spaces around them), through both encodings.
 func TestHostileInputsRoundTrip(t *testing.T) {
 	t.Parallel()
 	var sales []dripcel.Sale
@@ -132,7 +132,9 @@ func checkRoundTrip(t *testing.T, sent []dripcel.Sale, got []decoded) {
 		t.Fatalf("server decoded %d sales, want %d", len(got), len(sent))
 	}
 	for i, s := range sent {
-		want := decoded{s.CampaignID, s.SendID, s.ClickID, s.Cell}
+		// Identifiers go without the spaces around them; the rest of
+		// them, and cells, exactly as given.
+		want := decoded{strings.TrimSpace(s.CampaignID), strings.TrimSpace(s.SendID), strings.TrimSpace(s.ClickID), s.Cell}
 		if got[i] != want {
 			t.Errorf("sale %d arrived as\n%q\nwant\n%q", i, got[i], want)
 		}

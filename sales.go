@@ -16,7 +16,8 @@ import (
 // Dripcel matches it to its campaign by. None, or more than one, is refused
 // before anything is sent (a *ValidationError matching ErrInvalidSale), as
 // Dripcel's integration guide says an upload naming more than one fails. A
-// field holding only spaces counts as empty.
+// field holding only spaces counts as empty, and the one named is sent
+// without the spaces around it.
 type Sale struct {
 	// CampaignID is the Dripcel campaign the sale belongs to.
 	CampaignID string

@@ -3,6 +3,7 @@ package dripcel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -211,19 +212,27 @@ func (t *telemetry) endUpload(ctx context.Context, span trace.Span, total int, e
 			span.SetAttributes(attribute.Int("dripcel.sales."+fateNames[f], n))
 		}
 		if err != nil {
-			span.SetStatus(codes.Error, errorSummary(err))
+			span.SetStatus(codes.Error, errorSummary(err, counts))
 		}
 	}
 	span.End()
 }
 
-// errorSummary is an error's message for a span's status, bounded.
-func errorSummary(err error) string {
-	msg := err.Error()
-	if len(msg) > 200 {
-		msg = msg[:200]
+// errorSummary describes an upload's error for its span's status in words
+// of the library's own: never the error's text, which can quote a sale's
+// cell (a validation error) or whatever a proxy answered.
+func errorSummary(err error, counts [len(fateNames)]int) string {
+	var ue *UploadError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%d refused, %d not delivered, %d already recorded",
+			counts[Refused], counts[NotDelivered], counts[AlreadyRecorded])
+	case errors.Is(err, ErrInvalidSale):
+		return "invalid sales: none sent"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "the context ended: none sent"
 	}
-	return msg
+	return "none sent"
 }
 
 // waited records time a request of the call made with ctx spent waiting

@@ -10,6 +10,7 @@ import (
 	"github.com/dripcel-go/dripcel"
 	"github.com/dripcel-go/dripcel/dripceltest"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -287,5 +288,41 @@ func TestReporterTelemetry(t *testing.T) {
 				t.Errorf("oldest age after the flush %v, want 0", age)
 			}
 		})
+	}
+}
+
+// A span's status never quotes an error's text: a validation error names
+// the cell it could not convert, and that cell must not reach a trace.
+func TestUploadSpanStatusHoldsNoCell(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	srv := dripceltest.NewServer(t, dripceltest.WithKey(canaryKey),
+		dripceltest.WithCampaigns(dripceltest.Campaign{ID: "camp-1", Country: "ZA"}))
+	c, err := dripcel.NewClient(canaryKey, dripcel.WithBaseURL(srv.URL), dripcel.WithTracerProvider(tp),
+		dripcel.WithCellRegion("ZA"), testBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cell = "0639871"
+	bad := []dripcel.Sale{{CampaignID: "camp-1", Cell: "0631231234"}, {CampaignID: "camp-1", Cell: cell}}
+	if err := c.UploadSales(context.Background(), bad); !errors.Is(err, dripcel.ErrInvalidCell) {
+		t.Fatalf("err = %v, want ErrInvalidCell", err)
+	}
+	// And a refused sale: the upload's error then quotes Dripcel's words.
+	if err := c.UploadSales(context.Background(), []dripcel.Sale{{CampaignID: "nope", Cell: "0631231234"}}); err == nil {
+		t.Fatal("an unknown campaign was recorded")
+	}
+	n := 0
+	for _, s := range spans.Ended() {
+		if s.Name() != "dripcel.UploadSales" {
+			continue
+		}
+		n++
+		if st := s.Status(); st.Code != codes.Error || strings.Contains(st.Description, cell) || strings.Contains(st.Description, "0631231234") {
+			t.Errorf("span status %v %q: want an error without a cell", st.Code, st.Description)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d upload spans, want 2", n)
 	}
 }

@@ -61,7 +61,8 @@ type Queue interface {
 type FencedQueue interface {
 	Queue
 	// SettleApplied is Settle, returning the IDs of the sales whose
-	// verdicts it applied.
+	// verdicts it applied. It applies all it applies or nothing: with an
+	// error it has applied none, and returns no IDs.
 	SettleApplied(ctx context.Context, verdicts []Verdict) (applied []uint64, err error)
 }
 

@@ -17,6 +17,11 @@ import (
 // new holder is spending too. It also claims no more than its client's
 // budget can send within LeaseTerm, so that a claim does not outlive its
 // lease by design.
+//
+// Its Close gives up the lease, and must be safe while an Add, Settle or
+// Keep is still running (they then end with their own outcome): a Reporter
+// whose Close outlives its context closes a LeasedQueue at once, so that
+// another instance delivers now rather than when a stalled call returns.
 type LeasedQueue interface {
 	Queue
 	// ClaimLeased is Claim under the lease. With the sales it returns a

@@ -97,8 +97,10 @@ type ReporterStats struct {
 	// by its own answer or the client's Ledger: delivered, and not sent
 	// again.
 	Duplicates int64
-	// Rejected is how many sales Dripcel refused for their content and were
-	// handed to WithOnRejected.
+	// Rejected is how many sales Dripcel refused for their content. Each
+	// is handed to WithOnRejected, except on a FencedQueue a refusal whose
+	// verdict the fence dropped (the instance holding the sale now hands
+	// it on).
 	Rejected int64
 	// Retries is how many times a batch was sent again after a failure that
 	// outlasted the client's own retries.
@@ -440,7 +442,7 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 	}
 	r.cancel()
 	close(r.stop)
-	<-r.done
+	sent := r.waitSender(ctx)
 	if r.metrics != nil {
 		_ = r.metrics.Unregister() // a closed queue is not read again
 	}
@@ -452,12 +454,23 @@ func (r *Reporter) shutdown(ctx context.Context, drain bool) error {
 		damaged, path = sq.damagedCount(), sq.sp.Path()
 	}
 	var queueErr error
-	if added {
+	_, leased := r.queue.(LeasedQueue)
+	switch {
+	case added && sent, leased:
+		// A LeasedQueue is closed at once whatever is still running on
+		// it (its contract allows that), so that its lease passes to
+		// another instance now rather than when a stuck call returns.
 		queueErr = r.queue.Close()
-	} else {
+	default:
 		r.closeQueueLater()
-		queueErr = fmt.Errorf("some Report calls were still adding to the queue when the context ended; "+
-			"each keeps its own outcome, and the queue is closed once they return: %w", ctx.Err())
+	}
+	switch {
+	case !added:
+		queueErr = errors.Join(queueErr, fmt.Errorf("some Report calls were still adding to the queue when the context ended; "+
+			"each keeps its own outcome, and the queue is closed once they return: %w", ctx.Err()))
+	case !sent:
+		queueErr = errors.Join(queueErr, fmt.Errorf("the queue was still being told Dripcel's answers when the context ended; "+
+			"that goes on in the background, bounded, and the queue is closed once it is done: %w", ctx.Err()))
 	}
 	r.mu.Lock()
 	r.stopped = true
@@ -851,8 +864,8 @@ func (r *Reporter) settle(ctx context.Context, fq FencedQueue, verdicts []Verdic
 		return r.queue.Settle(ctx, verdicts)
 	}
 	applied, err := fq.SettleApplied(ctx, verdicts)
-	if len(applied) == 0 {
-		return err
+	if err != nil || len(applied) == 0 {
+		return err // a Settle that fails applies nothing
 	}
 	ids := make(map[uint64]bool, len(applied))
 	for _, id := range applied {

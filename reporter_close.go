@@ -28,12 +28,32 @@ func (r *Reporter) waitAdding(ctx context.Context) bool {
 	}
 }
 
+// waitSender waits for the sending goroutine to stop, until ctx ends, and
+// reports whether it did. Once told to stop it sends nothing more, but it
+// records the answers it already has (Settle, Keep), each bounded: a queue
+// that stalls there (a disk, a database) holds it, not Close.
+func (r *Reporter) waitSender(ctx context.Context) bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+	}
+	select {
+	case <-r.done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // closeQueueLater closes the queue once the Report calls still adding to
-// it have returned: closing it under them could lose a sale they are
-// writing, and a spool file stays locked until then.
+// it, and the sender still recording answers, have returned: closing it
+// under them could lose a sale they are writing, and a spool file stays
+// locked until then.
 func (r *Reporter) closeQueueLater() {
 	go func() {
 		r.adding.Wait()
+		<-r.done
 		if err := r.queue.Close(); err != nil {
 			r.client.logger.LogAttrs(context.Background(), slog.LevelWarn, "dripcel: reporter: closing the queue after the last Report returned",
 				slog.String("error", err.Error()))

@@ -54,6 +54,11 @@ type RejectedFilter struct {
 	Limit int
 }
 
+// ErrFilterChoosesAll is RetryRejected's and PurgeRejected's refusal of a
+// filter that chooses every rejected sale (an empty one, or one of blank
+// values): a mistake far more often than a wish.
+var ErrFilterChoosesAll = errors.New("the filter chooses every rejected sale")
+
 // where is the filter as SQL over the rejected table, with its arguments.
 func (f RejectedFilter) where() (string, []any) {
 	var conds []string
@@ -142,7 +147,7 @@ func (o *Outbox) CountRejected(ctx context.Context, f RejectedFilter) (int, erro
 func (o *Outbox) RetryRejected(ctx context.Context, f RejectedFilter) (int, error) {
 	where, args := f.where()
 	if where == "true" {
-		return 0, errors.New("dripcelpg: retry rejected: the filter chooses every sale; say which to send again")
+		return 0, fmt.Errorf("dripcelpg: retry rejected: %w; say which to send again", ErrFilterChoosesAll)
 	}
 	tag, err := o.pool.Exec(ctx, `WITH moved AS (
 			DELETE FROM `+o.rejected+` WHERE `+where+` RETURNING id, `+saleColumns+`)
@@ -161,7 +166,7 @@ func (o *Outbox) RetryRejected(ctx context.Context, f RejectedFilter) (int, erro
 func (o *Outbox) PurgeRejected(ctx context.Context, f RejectedFilter) (int, error) {
 	where, args := f.where()
 	if where == "true" {
-		return 0, errors.New("dripcelpg: purge rejected: the filter chooses every sale; say which to delete")
+		return 0, fmt.Errorf("dripcelpg: purge rejected: %w; say which to delete", ErrFilterChoosesAll)
 	}
 	tag, err := o.pool.Exec(ctx, `DELETE FROM `+o.rejected+` WHERE `+where, args...)
 	if err != nil {

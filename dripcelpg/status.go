@@ -38,8 +38,8 @@ type statusConfig struct {
 }
 
 // WithRetryAction lets the page move rejected sales back to the queue, with
-// a button per sale and one for every sale shown. Without it the page only
-// reads. The action is a POST, refused when it comes from another origin
+// a button per sale (`dripcel outbox retry` moves many at once, by filter).
+// Without it the page only reads. The action is a POST, refused when it comes from another origin
 // (net/http's CrossOriginProtection).
 func WithRetryAction() StatusOption { return func(c *statusConfig) { c.retry = true } }
 

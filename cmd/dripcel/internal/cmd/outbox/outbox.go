@@ -167,6 +167,11 @@ func (s *session) Close() { s.pool.Close() }
 // is exit 3. No password in it is printed.
 func (s *session) fail(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "dripcelpg: ")
+	if errors.Is(err, dripcelpg.ErrFilterChoosesAll) {
+		// Blank values (--campaign " "): the filter the user meant
+		// chooses nothing, and nothing was changed.
+		return cli.Usage("%s: the values given are blank; nothing was changed", msg)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {

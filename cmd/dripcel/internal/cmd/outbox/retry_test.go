@@ -45,6 +45,7 @@ func TestRetry(t *testing.T) {
 		{[]string{"--all", "--campaign", "c-gone", "--ref", "A-2"}, "--all and --campaign and --ref given: --all moves every refused sale"},
 		{[]string{"--older-than", "soon"}, `--older-than "soon" is not a duration`},
 		{[]string{"A-1"}, "retry takes flags only"},
+		{[]string{"--campaign", " "}, "the values given are blank; nothing was changed"},
 	} {
 		r := d.run(t, append([]string{"retry"}, tt.args...)...)
 		r.WantCode(t, 2)

@@ -17,8 +17,10 @@ import (
 func TestMain(m *testing.M) { testsvc.Main(m) }
 
 // redisAddr is the Redis the tests use (DRIPCEL_TEST_REDIS_ADDR, or the
-// local one that .ci/run starts).
-var redisAddr = testsvc.RedisAddr()
+// local one that .ci/run starts). It is read while a test runs, not when
+// the package starts, so that go test's cache knows the result depends on
+// it.
+func redisAddr() string { return testsvc.RedisAddr() }
 
 // redisClient connects to the test Redis, or skips the test when there is
 // none; with DRIPCEL_REQUIRE_SERVICES=1 (as .ci/run sets) it fails instead.
@@ -26,12 +28,12 @@ var redisAddr = testsvc.RedisAddr()
 // the database is touched.
 func redisClient(t *testing.T) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DialTimeout: time.Second})
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(), DialTimeout: time.Second})
 	t.Cleanup(func() { _ = rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		testsvc.Missing(t, "Redis", redisAddr, testsvc.RedisAddrEnv, err)
+		testsvc.Missing(t, "Redis", redisAddr(), testsvc.RedisAddrEnv, err)
 	}
 	return rdb
 }

@@ -95,6 +95,14 @@ func (r *repeats) seen(f *wire.Fields, i int) bool {
 	return false
 }
 
+// ErrRepeatInUpload: the sale was not sent, because it repeats an earlier
+// sale of the same upload (the same identifier, cell and soldAt date) that
+// Dripcel has. Errors matching it also match ErrDuplicateSale, and the
+// sale's Fate is AlreadyRecorded. A repeat of a sale Dripcel refused for
+// anything but an unknown campaign, send or click is sent in its own right
+// and gets its own outcome.
+var ErrRepeatInUpload = fmt.Errorf("%w: it repeats sale", ErrDuplicateSale)
+
 // settleRepeats gives every repeat found its outcome and returns failed
 // with them, sorted by index. A repeat of a sale Dripcel has is
 // AlreadyRecorded; a repeat of a sale not delivered, or refused because
@@ -119,8 +127,8 @@ func (u *uploader) settleRepeats(failed []*BatchError, unsentAt int) []*BatchErr
 			switch {
 			case o.Fate == Recorded || o.Fate == AlreadyRecorded:
 				be.Fate = AlreadyRecorded
-				be.Err = fmt.Errorf("%w: it repeats sale %d of this upload (same identifier, cell and soldAt date)",
-					ErrDuplicateSale, rep.first)
+				be.Err = fmt.Errorf("%w %d of this upload (same identifier, cell and soldAt date)",
+					ErrRepeatInUpload, rep.first)
 			case o.Fate == Refused && !errors.Is(o.Err, ErrCampaignNotFound):
 				again = append(again, rep)
 				continue

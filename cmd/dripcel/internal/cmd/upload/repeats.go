@@ -4,11 +4,17 @@ import (
 	"hash/maphash"
 
 	"github.com/dripcel-go/dripcel"
+	"github.com/dripcel-go/dripcel/cmd/dripcel/internal/export"
 )
 
 // repeats finds rows Dripcel would take as one sale: the same cell,
 // campaign and soldAt date. Dripcel keeps the first and refuses the others
-// as duplicates, so they are reported before sending and never sent. A row
+// as duplicates, so they are reported before sending. They are handed to
+// the library with the rest, which settles a repeat with the row it
+// repeats when that row is in Dripcel, without a request, and sends it in
+// its own right when Dripcel refused that row for anything but an unknown
+// campaign (its value, say). A repeat of a row before --from-row, whose
+// fate was the earlier run's, is not handed over. A row
 // is known by the identifier it is sent by: two rows of the same send or
 // click are of the same campaign, while which campaign a send or click
 // belongs to only Dripcel knows, so rows matched by different kinds of
@@ -55,3 +61,21 @@ func (r *repeats) see(row int, s dripcel.Sale) int {
 
 // repeated returns the earlier row that row repeats, or 0.
 func (r *repeats) repeated(row int) int { return r.of[row] }
+
+// ofEarlierRun counts the repeats of rows before fromRow.
+func (r *repeats) ofEarlierRun(fromRow int) int {
+	n := 0
+	for _, first := range r.of {
+		if first < fromRow {
+			n++
+		}
+	}
+	return n
+}
+
+// handedOver reports whether row r goes to the library: a valid row that
+// does not repeat a row of an earlier run (before --from-row).
+func (u *upload) handedOver(r *export.Row) bool {
+	first := u.repeats.repeated(r.Row)
+	return len(r.Problems) == 0 && (first == 0 || first >= u.flags.fromRow)
+}

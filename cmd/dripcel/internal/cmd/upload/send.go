@@ -29,7 +29,7 @@ func (u *upload) send(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	u.toSend = u.tally.read - u.tally.count[invalid] - u.tally.count[repeated]
+	u.toSend = u.tally.read - u.tally.count[invalid] - u.repeats.ofEarlierRun(u.flags.fromRow)
 	u.progress.set(0, u.timeLeft(u.toSend))
 	u.progress.start("uploading", u.toSend)
 	var (
@@ -69,7 +69,7 @@ func (u *upload) send(ctx context.Context) error {
 			}
 			read++
 			last = r.Row
-			if len(r.Problems) > 0 || u.repeats.repeated(r.Row) > 0 {
+			if !u.handedOver(r) {
 				continue
 			}
 			n++
@@ -155,11 +155,25 @@ func (u *upload) classify(res *results, complete bool) error {
 		}
 		u.tally.read++
 		u.lastRow = r.Row
-		if len(r.Problems) > 0 || u.repeats.repeated(r.Row) > 0 {
+		if !u.handedOver(r) {
 			continue
 		}
 		out := res.next(i)
 		i++
+		if errors.Is(out.Err, dripcel.ErrRepeatInUpload) {
+			// Settled with the row it repeats, which Dripcel has: not
+			// sent, and counted as repeated by the check.
+			if u.repeats.repeated(r.Row) == 0 {
+				u.tally.add(repeated, r.Row)
+			}
+			continue
+		}
+		if u.repeats.repeated(r.Row) > 0 {
+			// The row it repeats was not recorded (refused for its
+			// value, say): this one went in its own right, and is
+			// counted by its own fate.
+			u.tally.unrepeat(r.Row)
+		}
 		if answered(out) && !errors.Is(out.Err, dripcel.ErrKnownFromLedger) {
 			u.tally.sent++
 			u.tally.sentBy[r.By]++

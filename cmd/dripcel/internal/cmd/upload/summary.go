@@ -2,6 +2,7 @@ package upload
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,14 @@ func (t *tally) addReason(o outcome, reason string) {
 }
 
 func (t *tally) add(o outcome, row int) { t.addNote(o, row, "") }
+
+// unrepeat takes back the count of row as repeated: the row went to
+// Dripcel after all, and is counted by its own fate.
+func (t *tally) unrepeat(row int) {
+	t.count[repeated]--
+	prefix := strconv.Itoa(row) + " "
+	t.rows[repeated] = slices.DeleteFunc(t.rows[repeated], func(s string) bool { return strings.HasPrefix(s, prefix) })
+}
 
 // addNote counts a row, with a note shown beside its number: "9 (as 2)".
 func (t *tally) addNote(o outcome, row int, note string) {

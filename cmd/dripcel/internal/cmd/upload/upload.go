@@ -129,7 +129,9 @@ or date, a missing cell) stops the upload with exit code 2 and nothing
 sent, unless --skip-invalid (or --max-invalid N) lets the valid rows go:
 the invalid ones then go to the rejects file with their reasons. Rows with
 the cell, campaign (or send or click) and soldAt date of an earlier row are
-one sale to Dripcel, which keeps the first: they are named and not sent.
+one sale to Dripcel, which keeps the first: they are named, and settled
+with that row without being sent; if Dripcel refused that row for anything
+but an unknown campaign (its value, say), the repeat goes in its own right.
 The file is read as a stream, so files of millions of rows upload in
 bounded memory.
 

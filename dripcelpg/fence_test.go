@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -228,4 +229,36 @@ func (l *logBuffer) String() string {
 
 func (l *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestSettleAcknowledgementLost: a settle whose COMMIT reached PostgreSQL
+// but whose acknowledgement was lost is tried again; the second attempt
+// finds the sales gone, and still reports them applied, so that a Reporter
+// hands the refusals among them to OnRejected once rather than never.
+func TestSettleAcknowledgementLost(t *testing.T) {
+	pool, schema := testSchema(t)
+	c := client(t, "http://127.0.0.1:1", "k")
+	o := newOutbox(t, pool, c, schema)
+	enqueue(t, pool, o, sale(1), sale(2), sale(3))
+	q := o.Queue()
+	t.Cleanup(func() { _ = q.Close() })
+	waitHolder(t, 10*time.Second, q)
+	_, batch := claimAll(t, q, 10)
+	if len(batch) != 3 {
+		t.Fatalf("claimed %d sales, want 3", len(batch))
+	}
+	dripcelpg.LoseSettleAcknowledgement(q, 1)
+	applied, err := q.SettleApplied(context.Background(), []dripcel.Verdict{
+		verdict(batch[0], dripcel.Refused), verdict(batch[1], dripcel.Recorded), verdict(batch[2], dripcel.Refused),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(applied)
+	if want := []uint64{batch[0].ID, batch[1].ID, batch[2].ID}; !slices.Equal(applied, want) {
+		t.Errorf("applied %v, want %v: the first attempt committed them", applied, want)
+	}
+	if st := stats(t, o); st.Queued != 0 || st.Rejected != 2 {
+		t.Errorf("stats %+v; want nothing queued and the two refusals rejected", st)
+	}
 }

@@ -30,6 +30,11 @@ type Queue struct {
 	// claims again, so a verdict on a sale not in it is stale.
 	claims  map[uint64]int64
 	release func()
+
+	// afterCommit, in tests, stands for a connection lost between a
+	// settle's COMMIT and its acknowledgement: an error from it makes a
+	// committed attempt look failed.
+	afterCommit func() error
 }
 
 var (
@@ -187,7 +192,9 @@ func (q *Queue) Settle(ctx context.Context, verdicts []dripcel.Verdict) error {
 // SettleApplied is Settle, returning the IDs of the sales whose verdicts
 // were applied: deleted, or moved to the rejected table. A verdict the
 // fence dropped is not among them, so a Reporter hands a refusal to
-// OnRejected only when this instance's verdict stood.
+// OnRejected only when this instance's verdict stood. An attempt that
+// committed but whose acknowledgement was lost with its connection counts
+// as applied: the attempt after it finds its sales gone.
 func (q *Queue) SettleApplied(ctx context.Context, verdicts []dripcel.Verdict) ([]uint64, error) {
 	if len(verdicts) == 0 {
 		return nil, nil
@@ -232,7 +239,9 @@ func (q *Queue) SettleApplied(ctx context.Context, verdicts []dripcel.Verdict) (
 	// nothing applied, when the lease is lost after a failed one.
 	var applied []uint64
 	committed := false
+	attempts := 0
 	err := q.retry(ctx, firstTerm(doneTerms, refusedTerms), "settle", func(ctx context.Context) error {
+		attempts++
 		var ids []uint64
 		err := pgx.BeginFunc(ctx, q.o.pool, func(tx pgx.Tx) error {
 			if len(done) > 0 {
@@ -262,8 +271,30 @@ func (q *Queue) SettleApplied(ctx context.Context, verdicts []dripcel.Verdict) (
 					return err
 				}
 			}
+			if attempts > 1 {
+				// An earlier attempt may have committed unheard (its
+				// acknowledgement lost with its connection): its sales
+				// are gone from the outbox. No other instance can have
+				// claimed them since, as retry tries again only while
+				// this one holds the lease; so they were applied, and
+				// their refusals stand.
+				rows, err := tx.Query(ctx, `SELECT v.id FROM unnest($1::bigint[]) AS v(id)
+					WHERE NOT EXISTS (SELECT 1 FROM `+q.o.outbox+` AS o WHERE o.id = v.id)`, slices.Concat(done, refused))
+				var gone []uint64
+				if err := collectIDs(rows, err, &gone); err != nil {
+					return err
+				}
+				for _, id := range gone {
+					if !slices.Contains(ids, id) {
+						ids = append(ids, id)
+					}
+				}
+			}
 			return nil
 		})
+		if err == nil && q.afterCommit != nil {
+			err = q.afterCommit()
+		}
 		if err == nil {
 			applied, committed = ids, true
 		}

@@ -339,6 +339,7 @@ type CellError struct {
 	Reason string
 }
 
+// Error quotes the number and says why it was refused.
 func (e *CellError) Error() string {
 	return fmt.Sprintf("%s: %q %s", ErrInvalidCell, e.Cell, e.Reason)
 }

@@ -238,7 +238,9 @@ func (l *logBuffer) logger() *slog.Logger {
 func TestSettleAcknowledgementLost(t *testing.T) {
 	pool, schema := testSchema(t)
 	c := client(t, "http://127.0.0.1:1", "k")
-	o := newOutbox(t, pool, c, schema)
+	// A long lease: the retry is made only while it holds, and a loaded
+	// machine must not make it lapse between the claim and the settle.
+	o := newOutbox(t, pool, c, schema, dripcelpg.WithLeaseTTL(10*time.Second))
 	enqueue(t, pool, o, sale(1), sale(2), sale(3))
 	q := o.Queue()
 	t.Cleanup(func() { _ = q.Close() })

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -231,8 +232,12 @@ func (f Format) openError(path string, err error) error {
 }
 
 // Guard runs fn and turns a panic into f's Corrupt: bbolt panics on some
-// kinds of damaged page rather than returning an error.
+// kinds of damaged page rather than returning an error. A damaged page can
+// also point outside the file's memory mapping, where reading it is a
+// fault that would kill the process; for the length of fn such a fault is
+// a panic too (runtime/debug.SetPanicOnFault, made for memory-mapped files).
 func (f Format) Guard(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", f.Corrupt, p)

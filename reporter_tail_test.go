@@ -91,13 +91,13 @@ func (q *sliceQueue) Holds(_ context.Context, upTo uint64) (bool, error) {
 
 func (q *sliceQueue) Close() error { return nil }
 
-// With a backlog, a Reporter sends no part-full request but the last: the
-// tail of each claimed batch waits for the sales after it. 5,000 sales in
-// batches of 1,000, in requests of at most 10,000 bytes (about 90 sales).
-func TestReporterFillsRequestsAcrossBatches(t *testing.T) {
+// deliverBacklog has a Reporter deliver sales queued before it starts, in
+// batches of 1,000 and requests of at most 10,000 bytes (about 90 sales),
+// and closes it once the queue is empty.
+func deliverBacklog(t *testing.T, sales []dripcel.Sale) (*dripceltest.Server, *dripcel.Client, *sliceQueue, *dripcel.Reporter) {
+	t.Helper()
 	srv := dripceltest.NewServer(t, dripceltest.WithCampaigns(dripceltest.Campaign{ID: "639978184d735c88ed8bbd68", Country: "ZA"}))
 	c := capClient(t, srv.URL, dripcel.WithMaxBatchBytes(10_000))
-	sales := benchSales(5000)
 	q := newSliceQueue(sales)
 	r, err := dripcel.NewReporter(c, dripcel.WithQueue(q), dripcel.WithMaxBatch(1000), dripcel.WithFlushInterval(time.Hour))
 	if err != nil {
@@ -111,6 +111,15 @@ func TestReporterFillsRequestsAcrossBatches(t *testing.T) {
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return srv, c, q, r
+}
+
+// With a backlog, a Reporter sends no part-full request but the last: the
+// tail of each claimed batch waits for the sales after it. 5,000 sales in
+// batches of 1,000, in requests of at most 10,000 bytes (about 90 sales).
+func TestReporterFillsRequestsAcrossBatches(t *testing.T) {
+	sales := benchSales(5000)
+	srv, c, q, r := deliverBacklog(t, sales)
 	reqs := srv.Requests()
 	largest := 0 // one sale's JSON and its comma
 	for i := range sales {
@@ -143,23 +152,9 @@ func TestReporterFillsRequestsAcrossBatches(t *testing.T) {
 // in as a duplicate and cost a split. Sale 998 of the first claim of 1,000
 // (in the tail: requests hold about 90 sales) repeats sale 10.
 func TestReporterHeldTailSettlesItsRepeats(t *testing.T) {
-	srv := dripceltest.NewServer(t, dripceltest.WithCampaigns(dripceltest.Campaign{ID: "639978184d735c88ed8bbd68", Country: "ZA"}))
-	c := capClient(t, srv.URL, dripcel.WithMaxBatchBytes(10_000))
 	sales := benchSales(5000)
 	sales[998] = sales[10]
-	q := newSliceQueue(sales)
-	r, err := dripcel.NewReporter(c, dripcel.WithQueue(q), dripcel.WithMaxBatch(1000), dripcel.WithFlushInterval(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-q.empty:
-	case <-within(t, 20*time.Second).Done():
-		t.Fatal("the backlog was not delivered")
-	}
-	if err := r.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	srv, _, _, r := deliverBacklog(t, sales)
 	for i, rq := range srv.Requests() {
 		if rq.Status != http.StatusOK {
 			t.Errorf("request %d answered %d: the repeat was sent", i, rq.Status)

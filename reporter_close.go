@@ -15,6 +15,12 @@ func (r *Reporter) waitAdding(ctx context.Context) bool {
 		r.adding.Wait()
 		close(done)
 	}()
+	return closedBefore(ctx, done)
+}
+
+// closedBefore reports whether done is closed, waiting for it until ctx
+// ends; one already closed wins over a context already ended.
+func closedBefore(ctx context.Context, done <-chan struct{}) bool {
 	select {
 	case <-done:
 		return true
@@ -32,19 +38,7 @@ func (r *Reporter) waitAdding(ctx context.Context) bool {
 // reports whether it did. Once told to stop it sends nothing more, but it
 // records the answers it already has (Settle, Keep), each bounded: a queue
 // that stalls there (a disk, a database) holds it, not Close.
-func (r *Reporter) waitSender(ctx context.Context) bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-	}
-	select {
-	case <-r.done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+func (r *Reporter) waitSender(ctx context.Context) bool { return closedBefore(ctx, r.done) }
 
 // closeQueueLater closes the queue once the Report calls still adding to
 // it, and the sender still recording answers, have returned: closing it

@@ -278,16 +278,13 @@ func (q *Queue) SettleApplied(ctx context.Context, verdicts []dripcel.Verdict) (
 				// claimed them since, as retry tries again only while
 				// this one holds the lease; so they were applied, and
 				// their refusals stand.
+				// Those this attempt deleted are gone too: the list
+				// replaces its own.
 				rows, err := tx.Query(ctx, `SELECT v.id FROM unnest($1::bigint[]) AS v(id)
 					WHERE NOT EXISTS (SELECT 1 FROM `+q.o.outbox+` AS o WHERE o.id = v.id)`, slices.Concat(done, refused))
-				var gone []uint64
-				if err := collectIDs(rows, err, &gone); err != nil {
+				ids = ids[:0]
+				if err := collectIDs(rows, err, &ids); err != nil {
 					return err
-				}
-				for _, id := range gone {
-					if !slices.Contains(ids, id) {
-						ids = append(ids, id)
-					}
 				}
 			}
 			return nil

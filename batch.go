@@ -202,7 +202,7 @@ func (u *uploader) finish(total int) error {
 		// the repeats and ledger-known sales among them are settled as
 		// ever (a repeat of a held sale shares its fate, and is held).
 		u.mu.Lock() // batches in flight record their outcomes too
-		u.failed = append(u.failed, heldRuns(u.b.idx)...)
+		u.failed = append(u.failed, runsOf(u.b.idx, NotDelivered, errTailHeld)...)
 		u.mu.Unlock()
 		u.c.releaseBatch(u.b)
 		u.b = nil
@@ -234,7 +234,7 @@ func (u *uploader) finish(total int) error {
 		// read included, last).
 		u.failed = append(u.failed, notSentRuns(u.unsentAt, total-1, u.known, u.cause)...)
 	}
-	u.failed = append(u.failed, knownRuns(u.known)...)
+	u.failed = append(u.failed, runsOf(u.known, AlreadyRecorded, errKnown)...)
 	slices.SortFunc(u.failed, func(a, b *BatchError) int { return a.First - b.First })
 	u.failed = u.settleRepeats(u.failed, u.unsentAt)
 	if len(u.failed) == 0 {
@@ -243,9 +243,9 @@ func (u *uploader) finish(total int) error {
 	return &UploadError{Total: total, Batches: u.failed}
 }
 
-// heldRuns are the runs of a held tail's sales (upload indexes, ascending),
-// not sent, with errTailHeld.
-func heldRuns(idx []int) []*BatchError {
+// runsOf turns upload indexes, ascending, into runs of consecutive ones,
+// each a BatchError of sales not sent with fate f and cause err.
+func runsOf(idx []int, f Fate, err error) []*BatchError {
 	var runs []*BatchError
 	for k := 0; k < len(idx); {
 		first := idx[k]
@@ -253,7 +253,7 @@ func heldRuns(idx []int) []*BatchError {
 		for k++; k < len(idx) && idx[k] == last+1; k++ {
 			last++
 		}
-		runs = append(runs, &BatchError{First: first, Last: last, Fate: NotDelivered, Err: errTailHeld})
+		runs = append(runs, &BatchError{First: first, Last: last, Fate: f, Err: err})
 	}
 	return runs
 }

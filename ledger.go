@@ -301,21 +301,6 @@ func (u *uploader) remember(b *batch, ps []int) {
 	u.c.ledgerAdd(u.ctx, keys)
 }
 
-// knownRuns turns the indexes settled from the ledger, ascending, into runs
-// of AlreadyRecorded.
-func knownRuns(known []int) []*BatchError {
-	var runs []*BatchError
-	for k := 0; k < len(known); {
-		first := known[k]
-		last := first
-		for k++; k < len(known) && known[k] == last+1; k++ {
-			last++
-		}
-		runs = append(runs, &BatchError{First: first, Last: last, Fate: AlreadyRecorded, Err: errKnown})
-	}
-	return runs
-}
-
 // notSentRuns is the run first..last of sales not sent, less the indexes
 // settled from the ledger (ascending), as NotDelivered runs with cause.
 func notSentRuns(first, last int, known []int, cause error) []*BatchError {
